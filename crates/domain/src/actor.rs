@@ -1,0 +1,134 @@
+//! Who is calling, and what the directory lets them do with access reviews.
+//!
+//! The HTTP adapter checks the token's scope or app role (the API
+//! permission) before anything is looked up; the rules here are the ones
+//! that depend on the caller's directory roles and on the object itself
+//! (the definition's creator).
+
+use crate::definition::{Creator, Definition};
+use crate::ids::PrincipalId;
+
+/// Built-in Microsoft Entra roles that matter to access reviews.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DirectoryRole {
+    /// Global Administrator.
+    GlobalAdministrator,
+    /// Identity Governance Administrator.
+    IdentityGovernanceAdministrator,
+    /// User Administrator.
+    UserAdministrator,
+    /// Privileged Role Administrator.
+    PrivilegedRoleAdministrator,
+    /// Security Administrator (read only for access reviews).
+    SecurityAdministrator,
+    /// Security Reader (read only).
+    SecurityReader,
+    /// Global Reader (read only).
+    GlobalReader,
+}
+
+impl DirectoryRole {
+    /// Whether the role may read any access review.
+    pub const fn may_read(self) -> bool {
+        true
+    }
+
+    /// Whether the role may create access reviews and act on any of them.
+    pub const fn may_write(self) -> bool {
+        match self {
+            Self::GlobalAdministrator
+            | Self::IdentityGovernanceAdministrator
+            | Self::UserAdministrator
+            | Self::PrivilegedRoleAdministrator => true,
+            Self::SecurityAdministrator | Self::SecurityReader | Self::GlobalReader => false,
+        }
+    }
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in user acting through an application (delegated token).
+    User {
+        /// The user's object id.
+        id: PrincipalId,
+        /// Display name, when the token carries one.
+        display_name: Option<String>,
+        /// User principal name, when the token carries one.
+        user_principal_name: Option<String>,
+        /// The user's directory roles.
+        roles: Vec<DirectoryRole>,
+    },
+    /// An application acting as itself (app-only token). Its permission is
+    /// entirely its app role, checked before the domain is reached.
+    Application {
+        /// The service principal's object id.
+        id: PrincipalId,
+        /// The application's name, when the token carries one.
+        display_name: Option<String>,
+    },
+}
+
+impl Actor {
+    /// The caller's object id.
+    pub fn id(&self) -> PrincipalId {
+        match self {
+            Self::User { id, .. } | Self::Application { id, .. } => *id,
+        }
+    }
+
+    /// Whether the caller may create access reviews.
+    pub fn may_create(&self) -> bool {
+        match self {
+            Self::User { roles, .. } => roles.iter().any(|r| r.may_write()),
+            Self::Application { .. } => true,
+        }
+    }
+
+    /// Whether the caller may read every access review, not only its own.
+    pub fn may_read_all(&self) -> bool {
+        match self {
+            Self::User { roles, .. } => roles.iter().any(|r| r.may_read()),
+            Self::Application { .. } => true,
+        }
+    }
+
+    /// Whether the caller may read this definition and what hangs off it:
+    /// a read role, or being its creator.
+    pub fn may_read(&self, definition: &Definition) -> bool {
+        self.may_read_all() || self.is_creator_of(definition)
+    }
+
+    /// Whether the caller may act on this definition (stop a stage, ...): a
+    /// write role, or being its creator.
+    pub fn may_write(&self, definition: &Definition) -> bool {
+        self.may_create() || self.is_creator_of(definition)
+    }
+
+    /// Only a delegated caller can be a creator in this sense: an
+    /// application's rights come from its app role alone.
+    fn is_creator_of(&self, definition: &Definition) -> bool {
+        matches!(self, Self::User { id, .. } if *id == definition.created_by.id)
+    }
+
+    /// How the caller appears as `createdBy`.
+    pub fn as_creator(&self) -> Creator {
+        match self {
+            Self::User {
+                id,
+                display_name,
+                user_principal_name,
+                ..
+            } => Creator {
+                id: *id,
+                display_name: display_name.clone(),
+                user_principal_name: user_principal_name.clone(),
+            },
+            Self::Application { id, display_name } => Creator {
+                id: *id,
+                display_name: display_name.clone(),
+                user_principal_name: None,
+            },
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Paging and filtering of collections.
+
+use crate::status::ReviewStatus;
+
+/// One page of a collection: `$top` and `$skip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    top: u16,
+    skip: u64,
+}
+
+/// `$top` outside 1 to [`PageRequest::MAX_TOP`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("page size must be between 1 and {max}", max = PageRequest::MAX_TOP)]
+pub struct InvalidPageSize;
+
+impl PageRequest {
+    /// Page size when the client gives none.
+    pub const DEFAULT_TOP: u16 = 100;
+    /// Largest page a client may ask for.
+    pub const MAX_TOP: u16 = 999;
+
+    /// Checks 1 ≤ `top` ≤ [`Self::MAX_TOP`].
+    pub fn new(top: Option<i64>, skip: u64) -> Result<Self, InvalidPageSize> {
+        let top = match top {
+            None => Self::DEFAULT_TOP,
+            Some(top) => u16::try_from(top)
+                .ok()
+                .filter(|t| (1..=Self::MAX_TOP).contains(t))
+                .ok_or(InvalidPageSize)?,
+        };
+        Ok(Self { top, skip })
+    }
+
+    /// Items on the page.
+    pub const fn top(self) -> u16 {
+        self.top
+    }
+
+    /// Items before the page.
+    pub const fn skip(self) -> u64 {
+        self.skip
+    }
+
+    /// The request for the page after this one.
+    pub fn next(self) -> Self {
+        Self {
+            top: self.top,
+            skip: self.skip.saturating_add(u64::from(self.top)),
+        }
+    }
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            top: Self::DEFAULT_TOP,
+            skip: 0,
+        }
+    }
+}
+
+/// What a list asks for: an optional `status eq` filter and a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ListQuery {
+    /// Only objects with this status.
+    pub status: Option<ReviewStatus>,
+    /// Which page.
+    pub page: PageRequest,
+}
+
+/// One page of results, in a stable order (creation time, then id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Whether another page follows.
+    pub has_more: bool,
+}
+
+impl<T> Page<T> {
+    /// Transforms the items, keeping `has_more`.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            has_more: self.has_more,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_page_is_the_first_hundred() {
+        let page = PageRequest::new(None, 0).unwrap();
+        assert_eq!((page.top(), page.skip()), (100, 0));
+        assert_eq!(page, PageRequest::default());
+    }
+
+    #[test]
+    fn page_size_must_be_between_1_and_999() {
+        for bad in [0, -1, 1000, i64::MAX] {
+            assert_eq!(PageRequest::new(Some(bad), 0), Err(InvalidPageSize), "{bad}");
+        }
+        assert_eq!(PageRequest::new(Some(999), 5).unwrap().top(), 999);
+        assert_eq!(PageRequest::new(Some(1), 5).unwrap().skip(), 5);
+    }
+
+    #[test]
+    fn the_next_page_skips_the_current_one() {
+        let next = PageRequest::new(Some(10), 20).unwrap().next();
+        assert_eq!((next.top(), next.skip()), (10, 30));
+    }
+}
