@@ -12,8 +12,12 @@ set -Eeuo pipefail
 image="${1:-${POSTGRES_IMAGE:-local/postgres:15}}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-if docker image inspect "$image" >/dev/null 2>&1; then
-	echo "image $image exists; nothing to build"
+# The recipe's fingerprint is stored as a label, so a changed entrypoint or
+# script rebuilds the image while an up-to-date one is left alone.
+recipe="$(cat "$here/pg-entrypoint.sh" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
+existing="$(docker image inspect --format '{{ index .Config.Labels "access-reviews.recipe" }}' "$image" 2>/dev/null || true)"
+if [ "$existing" = "$recipe" ]; then
+	echo "image $image is up to date; nothing to build"
 	exit 0
 fi
 
@@ -67,5 +71,6 @@ tar -C "$rootfs" -c . | docker import \
 	--change 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 	--change 'ENV LANG=C.UTF-8' \
 	--change 'EXPOSE 5432/tcp' \
+	--change "LABEL access-reviews.recipe=$recipe" \
 	- "$image" >/dev/null
 echo "built $image"

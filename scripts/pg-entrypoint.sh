@@ -49,7 +49,8 @@ if [ "$1" = 'postgres' ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
 	# Temporary server: unix socket only, log to pg_ctl's stdout.
 	pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -p 5432" -w start
 	psql=(psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --dbname postgres)
-	exists="$("${psql[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = :'db'" -v db="$POSTGRES_DB" 2>/dev/null || true)"
+	# psql expands :'db' only in input it reads, not in -c commands.
+	exists="$("${psql[@]}" -tA -v db="$POSTGRES_DB" <<<"SELECT 1 FROM pg_database WHERE datname = :'db'")"
 	if [ -z "$exists" ]; then
 		"${psql[@]}" -v db="$POSTGRES_DB" <<<'CREATE DATABASE :"db";'
 	fi

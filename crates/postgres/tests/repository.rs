@@ -1,0 +1,345 @@
+//! The repository ports' contract against a real PostgreSQL.
+
+use std::sync::Arc;
+
+use access_reviews_domain::actor::{Actor, DirectoryRole};
+use access_reviews_domain::definition::*;
+use access_reviews_domain::ids::{DefinitionId, InstanceId, PrincipalId, StageId};
+use access_reviews_domain::ports::{
+    Clock, DefinitionRepository, InstanceRepository, RepositoryError, StageRepository,
+    StartedReview, StopOutcome,
+};
+use access_reviews_domain::query::{ListQuery, PageRequest};
+use access_reviews_domain::stage::{Stage, StageNotInProgress};
+use access_reviews_domain::status::ReviewStatus;
+use access_reviews_domain::stop::StopTransition;
+use access_reviews_domain::testing::FixedClock;
+use access_reviews_domain::use_cases::{CreateDefinition, StopStage, StopStageError};
+use access_reviews_postgres::{MIGRATOR, PgRepository};
+use chrono::{Duration, NaiveDate};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+struct Db {
+    pool: PgPool,
+    repo: Arc<PgRepository>,
+    clock: FixedClock,
+}
+
+impl Db {
+    async fn new() -> Self {
+        let url = access_reviews_test_support::fresh_database().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(60)
+            .connect(&url)
+            .await
+            .unwrap();
+        MIGRATOR.run(&pool).await.unwrap();
+        Self {
+            repo: Arc::new(PgRepository::new(pool.clone())),
+            pool,
+            clock: FixedClock::new(),
+        }
+    }
+
+    fn create(&self) -> CreateDefinition {
+        CreateDefinition::new(self.repo.clone(), Arc::new(self.clock.clone()))
+    }
+
+    fn stop(&self) -> StopStage {
+        StopStage::new(
+            self.repo.clone(),
+            self.repo.clone(),
+            self.repo.clone(),
+            Arc::new(self.clock.clone()),
+        )
+    }
+
+    async fn count(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
+    }
+
+    async fn stages(&self, instance: InstanceId) -> Vec<Stage> {
+        StageRepository::all(&*self.repo, instance).await.unwrap()
+    }
+}
+
+fn admin() -> Actor {
+    Actor::User {
+        id: PrincipalId::new_random(),
+        display_name: Some("Grace".into()),
+        user_principal_name: Some("grace@example.com".into()),
+        roles: vec![DirectoryRole::IdentityGovernanceAdministrator],
+    }
+}
+
+fn scope(query: &str) -> QueryScope {
+    QueryScope {
+        odata_type: Some("#microsoft.graph.accessReviewQueryScope".into()),
+        query: query.into(),
+        query_type: Some("MicrosoftGraph".into()),
+        query_root: None,
+    }
+}
+
+fn spec(stages: usize) -> NewDefinition {
+    let key = |k: &str| StageKey::parse(k.into()).unwrap();
+    let all = (1..=3).map(|n| StageSettings {
+        stage_id: key(&n.to_string()),
+        depends_on: if n == 1 { vec![] } else { vec![key(&(n - 1).to_string())] },
+        duration_in_days: DurationInDays::new(n).unwrap(),
+        decisions_that_will_move_to_next_stage: (n == 1)
+            .then(|| vec![MoveDecision::Approve, MoveDecision::NotReviewed]),
+        recommendations_enabled: n == 2,
+        reviewers: vec![QueryScope {
+            odata_type: None,
+            query: "./manager".into(),
+            query_type: Some("MicrosoftGraph".into()),
+            query_root: Some("decisions".into()),
+        }],
+        fallback_reviewers: vec![scope("/users/8d5d1f2c-0000-4000-8000-000000000001")],
+    });
+    NewDefinition {
+        display_name: DisplayName::parse("Finance group review".into()).unwrap(),
+        description_for_admins: Some("for admins".into()),
+        description_for_reviewers: None,
+        scope: scope("/groups/02f3bafb-448c-487c-88c2-5fd65ce49a41/transitiveMembers"),
+        reviewers: vec![scope("/users/1ed8ac56-4827-4733-8f80-86adc2e67db5")],
+        fallback_reviewers: vec![],
+        stage_plan: StagePlan::new(all.take(stages).collect()).unwrap(),
+        settings: ScheduleSettings {
+            justification_required_on_approval: true,
+            default_decision: Some("Deny".into()),
+            recurrence: Some(Recurrence {
+                pattern_type: Some("weekly".into()),
+                pattern_interval: Some(1),
+                range_type: Some("noEnd".into()),
+                start_date: NaiveDate::from_ymd_opt(2026, 11, 1),
+                end_date: None,
+                number_of_occurrences: Some(0),
+            }),
+            ..ScheduleSettings::default()
+        },
+    }
+}
+
+async fn started(db: &Db, stages: usize) -> StartedReview {
+    db.create().execute(&admin(), spec(stages)).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_created_review_reads_back_exactly_as_it_was_written() {
+    let db = Db::new().await;
+    let review = started(&db, 3).await;
+
+    let definition = DefinitionRepository::get(&*db.repo, review.definition.id).await.unwrap();
+    let instance = InstanceRepository::get(&*db.repo, review.definition.id, review.instance.id)
+        .await
+        .unwrap();
+    let stages = db.stages(review.instance.id).await;
+
+    assert_eq!(definition, Some(review.definition));
+    assert_eq!(instance, Some(review.instance));
+    assert_eq!(stages, review.first_stage.into_iter().collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn objects_are_found_only_under_their_own_parents() {
+    let db = Db::new().await;
+    let a = started(&db, 1).await;
+    let b = started(&db, 1).await;
+    let a_stage = a.first_stage.unwrap().id;
+
+    assert!(DefinitionRepository::get(&*db.repo, DefinitionId::new_random()).await.unwrap().is_none());
+    assert!(InstanceRepository::get(&*db.repo, b.definition.id, a.instance.id).await.unwrap().is_none());
+    assert!(StageRepository::get(&*db.repo, b.instance.id, a_stage).await.unwrap().is_none());
+    assert!(StageRepository::get(&*db.repo, a.instance.id, StageId::new_random()).await.unwrap().is_none());
+    assert!(StageRepository::get(&*db.repo, a.instance.id, a_stage).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn lists_page_in_creation_order_and_filter_by_status_and_creator() {
+    let db = Db::new().await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(started(&db, 1).await.definition.id);
+    }
+    let page = |top, skip| ListQuery {
+        status: None,
+        page: PageRequest::new(Some(top), skip).unwrap(),
+    };
+
+    let first = DefinitionRepository::list(&*db.repo, page(2, 0), None).await.unwrap();
+    let last = DefinitionRepository::list(&*db.repo, page(2, 4), None).await.unwrap();
+    assert_eq!(first.items.iter().map(|d| d.id).collect::<Vec<_>>(), ids[..2]);
+    assert!(first.has_more);
+    assert_eq!(last.items.iter().map(|d| d.id).collect::<Vec<_>>(), ids[4..]);
+    assert!(!last.has_more);
+
+    let completed = ListQuery {
+        status: Some(ReviewStatus::Completed),
+        page: PageRequest::default(),
+    };
+    assert!(DefinitionRepository::list(&*db.repo, completed, None).await.unwrap().items.is_empty());
+    let stranger = Some(PrincipalId::new_random());
+    assert!(DefinitionRepository::list(&*db.repo, page(10, 0), stranger).await.unwrap().items.is_empty());
+}
+
+#[tokio::test]
+async fn a_stop_writes_the_stage_the_next_stage_the_instance_and_the_audit_row_together() {
+    let db = Db::new().await;
+    let review = started(&db, 2).await;
+    let first = review.first_stage.clone().unwrap();
+    db.clock.advance(Duration::hours(3));
+
+    let transition = db
+        .stop()
+        .execute(&admin(), review.definition.id, review.instance.id, first.id)
+        .await
+        .unwrap();
+
+    let stages = db.stages(review.instance.id).await;
+    assert_eq!(stages, vec![transition.stopped.clone(), transition.started.clone().unwrap()]);
+    assert_eq!(stages[0].status(), ReviewStatus::Completed);
+    assert_eq!(stages[0].end_date_time, db.clock.now());
+    assert_eq!(stages[1].status(), ReviewStatus::InProgress);
+    let audit: (uuid::Uuid, Option<uuid::Uuid>, bool) = sqlx::query_as(
+        "SELECT stage_id, created_stage_id, instance_completed FROM access_review_audit",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        audit,
+        (first.id.as_uuid(), Some(stages[1].id.as_uuid()), false)
+    );
+
+    // The last stop completes the instance; this definition recurs, so it
+    // stays in progress.
+    db.clock.advance(Duration::hours(1));
+    db.stop()
+        .execute(&admin(), review.definition.id, review.instance.id, stages[1].id)
+        .await
+        .unwrap();
+    let instance = InstanceRepository::get(&*db.repo, review.definition.id, review.instance.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(instance.status(), ReviewStatus::Completed);
+    assert_eq!(instance.end_date_time, db.clock.now());
+    assert_eq!(db.count("SELECT count(*) FROM access_review_audit WHERE instance_completed").await, 1);
+}
+
+#[tokio::test]
+async fn stopping_the_last_stage_of_a_one_off_review_completes_its_definition() {
+    let db = Db::new().await;
+    let mut spec = spec(1);
+    spec.settings.recurrence = None;
+    let review = db.create().execute(&admin(), spec).await.unwrap();
+    db.stop()
+        .execute(&admin(), review.definition.id, review.instance.id, review.first_stage.unwrap().id)
+        .await
+        .unwrap();
+    let definition = DefinitionRepository::get(&*db.repo, review.definition.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(definition.status, ReviewStatus::Completed);
+    assert_eq!(definition.last_modified_date_time, db.clock.now());
+}
+
+#[tokio::test]
+async fn a_stop_that_fails_half_way_changes_nothing() {
+    let db = Db::new().await;
+    let review = started(&db, 2).await;
+    let definition = review.definition.clone();
+    let first = review.first_stage.clone().unwrap();
+    let mut transition = StopTransition::plan(
+        &definition,
+        &review.instance,
+        std::slice::from_ref(&first),
+        first.id,
+        &admin(),
+        db.clock.now(),
+    )
+    .unwrap();
+    // Sabotage the second write: a "next" stage for the key the instance
+    // already has breaks the one-stage-per-key constraint, after the guarded
+    // update of the stopped stage has already run.
+    let mut clash = transition.started.clone().unwrap();
+    clash.key = first.key.clone();
+    transition.started = Some(clash);
+
+    let result = StageRepository::commit_stop(&*db.repo, &transition).await;
+
+    assert!(matches!(result, Err(RepositoryError::Failed(_))), "{result:?}");
+    assert_eq!(db.stages(review.instance.id).await, vec![first]);
+    assert_eq!(db.count("SELECT count(*) FROM access_review_audit").await, 0);
+    let instance = InstanceRepository::get(&*db.repo, definition.id, review.instance.id)
+        .await
+        .unwrap();
+    assert_eq!(instance, Some(review.instance));
+}
+
+#[tokio::test]
+async fn a_commit_for_a_stage_that_is_no_longer_in_progress_writes_nothing() {
+    let db = Db::new().await;
+    let review = started(&db, 2).await;
+    let first = review.first_stage.clone().unwrap();
+    let transition = StopTransition::plan(
+        &review.definition,
+        &review.instance,
+        std::slice::from_ref(&first),
+        first.id,
+        &admin(),
+        db.clock.now(),
+    )
+    .unwrap();
+
+    assert_eq!(StageRepository::commit_stop(&*db.repo, &transition).await.unwrap(), StopOutcome::Committed);
+    assert_eq!(
+        StageRepository::commit_stop(&*db.repo, &transition).await.unwrap(),
+        StopOutcome::StageNoLongerInProgress
+    );
+    assert_eq!(db.stages(review.instance.id).await.len(), 2);
+    assert_eq!(db.count("SELECT count(*) FROM access_review_audit").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_50_concurrent_stops_of_one_stage_exactly_one_succeeds() {
+    let db = Db::new().await;
+    let review = started(&db, 3).await;
+    let first = review.first_stage.clone().unwrap().id;
+    let stop = Arc::new(db.stop());
+
+    let attempts = (0..50).map(|_| {
+        let stop = stop.clone();
+        let (d, i) = (review.definition.id, review.instance.id);
+        tokio::spawn(async move { stop.execute(&admin(), d, i, first).await })
+    });
+    let results = futures::future::join_all(attempts).await;
+
+    let mut successes = 0;
+    for result in results {
+        match result.unwrap() {
+            Ok(_) => successes += 1,
+            Err(StopStageError::NotInProgress(StageNotInProgress {
+                status: ReviewStatus::Completed,
+            })) => {}
+            Err(other) => panic!("unexpected outcome: {other:?}"),
+        }
+    }
+    assert_eq!(successes, 1);
+    let stages = db.stages(review.instance.id).await;
+    assert_eq!(stages.len(), 2, "exactly one next stage");
+    assert_eq!(stages[1].key.as_str(), "2");
+    assert_eq!(db.count("SELECT count(*) FROM access_review_audit").await, 1);
+}
+
+#[tokio::test]
+async fn a_closed_pool_is_reported_as_unavailable() {
+    let db = Db::new().await;
+    db.pool.close().await;
+    let result = DefinitionRepository::get(&*db.repo, DefinitionId::new_random()).await;
+    assert!(matches!(result, Err(RepositoryError::Unavailable(_))), "{result:?}");
+}
