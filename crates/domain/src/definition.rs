@@ -393,9 +393,11 @@ impl Definition {
     /// How long one instance lasts: the stages' total, else
     /// `instanceDurationInDays`.
     pub fn instance_duration(&self) -> chrono::Duration {
-        let days = self.spec.stage_plan.total_days().unwrap_or_else(|| {
-            i64::from(self.spec.settings.instance_duration_in_days.days())
-        });
+        let days = self
+            .spec
+            .stage_plan
+            .total_days()
+            .unwrap_or_else(|| i64::from(self.spec.settings.instance_duration_in_days.days()));
         chrono::Duration::days(days)
     }
 
@@ -428,8 +430,12 @@ mod tests {
 
     #[test]
     fn three_sequential_stages_are_a_valid_plan() {
-        let plan = StagePlan::new(vec![stage("1", &[]), stage("2", &["1"]), stage("3", &["2"])])
-            .unwrap();
+        let plan = StagePlan::new(vec![
+            stage("1", &[]),
+            stage("2", &["1"]),
+            stage("3", &["2"]),
+        ])
+        .unwrap();
         assert_eq!(plan.stages().len(), 3);
         assert_eq!(plan.total_days(), Some(6));
     }
@@ -503,7 +509,10 @@ mod tests {
         assert_eq!(DurationInDays::new(-3), Err(InvalidDuration));
         assert_eq!(DurationInDays::new(3661), Err(InvalidDuration));
         assert_eq!(DurationInDays::new(1).map(DurationInDays::days), Ok(1));
-        assert_eq!(DurationInDays::new(3660).map(DurationInDays::days), Ok(3660));
+        assert_eq!(
+            DurationInDays::new(3660).map(DurationInDays::days),
+            Ok(3660)
+        );
     }
 
     #[test]

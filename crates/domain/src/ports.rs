@@ -115,8 +115,10 @@ pub trait StageRepository: Send + Sync {
     /// [`StopOutcome::StageNoLongerInProgress`], writing nothing, when the
     /// stage is not `InProgress` in the store at the time of the write, so
     /// that of concurrent stops exactly one commits.
-    async fn commit_stop(&self, transition: &StopTransition)
-    -> Result<StopOutcome, RepositoryError>;
+    async fn commit_stop(
+        &self,
+        transition: &StopTransition,
+    ) -> Result<StopOutcome, RepositoryError>;
 }
 
 /// The time. A port so that tests control it.

@@ -102,7 +102,11 @@ mod tests {
     #[test]
     fn page_size_must_be_between_1_and_999() {
         for bad in [0, -1, 1000, i64::MAX] {
-            assert_eq!(PageRequest::new(Some(bad), 0), Err(InvalidPageSize), "{bad}");
+            assert_eq!(
+                PageRequest::new(Some(bad), 0),
+                Err(InvalidPageSize),
+                "{bad}"
+            );
         }
         assert_eq!(PageRequest::new(Some(999), 5).unwrap().top(), 999);
         assert_eq!(PageRequest::new(Some(1), 5).unwrap().skip(), 5);

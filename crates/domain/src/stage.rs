@@ -122,7 +122,10 @@ mod tests {
         let stage = Stage::start(InstanceId::new_random(), &settings(), at(9));
         assert_eq!(stage.status(), ReviewStatus::InProgress);
         assert_eq!(stage.start_date_time, at(9));
-        assert_eq!(stage.end_date_time, Utc.with_ymd_and_hms(2026, 11, 5, 9, 0, 0).unwrap());
+        assert_eq!(
+            stage.end_date_time,
+            Utc.with_ymd_and_hms(2026, 11, 5, 9, 0, 0).unwrap()
+        );
     }
 
     #[test]
@@ -143,7 +146,11 @@ mod tests {
                 status: ReviewStatus::Completed
             })
         );
-        assert_eq!(stage.end_date_time, at(10), "a refused stop changes nothing");
+        assert_eq!(
+            stage.end_date_time,
+            at(10),
+            "a refused stop changes nothing"
+        );
     }
 
     #[test]
@@ -161,7 +168,11 @@ mod tests {
                 status,
             );
             let result = stage.stop(at(10));
-            assert_eq!(result.is_ok(), status == ReviewStatus::InProgress, "{status}");
+            assert_eq!(
+                result.is_ok(),
+                status == ReviewStatus::InProgress,
+                "{status}"
+            );
         }
     }
 }

@@ -41,7 +41,11 @@ impl InMemoryRepository {
     }
 
     fn store(&self) -> Result<MutexGuard<'_, Store>, RepositoryError> {
-        if *self.unavailable.lock().unwrap_or_else(PoisonError::into_inner) {
+        if *self
+            .unavailable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
             return Err(RepositoryError::Unavailable("store switched off".into()));
         }
         Ok(self.store.lock().unwrap_or_else(PoisonError::into_inner))
@@ -49,12 +53,19 @@ impl InMemoryRepository {
 
     /// Makes every later call fail as an unreachable database would.
     pub fn switch_off(&self) {
-        *self.unavailable.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        *self
+            .unavailable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
     }
 
     /// The audit records written so far.
     pub fn audit(&self) -> Vec<StopAudit> {
-        self.store.lock().unwrap_or_else(PoisonError::into_inner).audit.clone()
+        self.store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .audit
+            .clone()
     }
 
     /// Inserts a stage directly, bypassing the use cases (to set up states
@@ -66,10 +77,10 @@ impl InMemoryRepository {
     }
 }
 
-fn page<T: Clone>(items: impl Iterator<Item = T>, query: ListQuery) -> Page<T> {
+fn page<'a, T: Clone + 'a>(items: impl Iterator<Item = &'a T>, query: ListQuery) -> Page<T> {
     let skip = usize::try_from(query.page.skip()).unwrap_or(usize::MAX);
     let top = usize::from(query.page.top());
-    let mut items: Vec<T> = items.skip(skip).take(top + 1).collect();
+    let mut items: Vec<T> = items.skip(skip).take(top + 1).cloned().collect();
     let has_more = items.len() > top;
     items.truncate(top);
     Page { items, has_more }
@@ -90,7 +101,12 @@ impl DefinitionRepository for InMemoryRepository {
     }
 
     async fn get(&self, id: DefinitionId) -> Result<Option<Definition>, RepositoryError> {
-        Ok(self.store()?.definitions.iter().find(|d| d.id == id).cloned())
+        Ok(self
+            .store()?
+            .definitions
+            .iter()
+            .find(|d| d.id == id)
+            .cloned())
     }
 
     async fn list(
@@ -100,7 +116,7 @@ impl DefinitionRepository for InMemoryRepository {
     ) -> Result<Page<Definition>, RepositoryError> {
         let store = self.store()?;
         Ok(page(
-            store.definitions.iter().cloned().filter(|d| {
+            store.definitions.iter().filter(|d| {
                 status_matches(query, d.status) && created_by.is_none_or(|c| c == d.created_by.id)
             }),
             query,
@@ -133,7 +149,6 @@ impl InstanceRepository for InMemoryRepository {
             store
                 .instances
                 .iter()
-                .cloned()
                 .filter(|i| i.definition_id == definition_id && status_matches(query, i.status())),
             query,
         ))
@@ -165,7 +180,6 @@ impl StageRepository for InMemoryRepository {
             store
                 .stages
                 .iter()
-                .cloned()
                 .filter(|s| s.instance_id == instance_id && status_matches(query, s.status())),
             query,
         ))
@@ -202,15 +216,14 @@ impl StageRepository for InMemoryRepository {
         {
             *instance = transition.instance.clone();
         }
-        if transition.definition_completed {
-            if let Some(definition) = store
+        if transition.definition_completed
+            && let Some(definition) = store
                 .definitions
                 .iter_mut()
                 .find(|d| d.id == transition.audit.definition_id)
-            {
-                definition.status = ReviewStatus::Completed;
-                definition.last_modified_date_time = transition.audit.at;
-            }
+        {
+            definition.status = ReviewStatus::Completed;
+            definition.last_modified_date_time = transition.audit.at;
         }
         store.audit.push(transition.audit.clone());
         Ok(StopOutcome::Committed)
@@ -224,7 +237,11 @@ pub struct FixedClock(Arc<Mutex<DateTime<Utc>>>);
 impl FixedClock {
     /// A clock at 2026-11-02 09:00:00 UTC.
     pub fn new() -> Self {
-        Self::at(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).single().unwrap_or_default())
+        Self::at(
+            Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+                .single()
+                .unwrap_or_default(),
+        )
     }
 
     /// A clock at `now`.

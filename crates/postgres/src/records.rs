@@ -3,8 +3,8 @@
 //! serde) and from the API's wire types (which follow Graph).
 
 use access_reviews_domain::definition::{
-    DurationInDays, MoveDecision, QueryScope, Recurrence, ScheduleSettings, StageKey,
-    StagePlan, StageSettings,
+    DurationInDays, MoveDecision, QueryScope, Recurrence, ScheduleSettings, StageKey, StagePlan,
+    StageSettings,
 };
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,5 @@
 //! The repository ports' contract against a real PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
@@ -86,7 +87,11 @@ fn spec(stages: usize) -> NewDefinition {
     let key = |k: &str| StageKey::parse(k.into()).unwrap();
     let all = (1..=3).map(|n| StageSettings {
         stage_id: key(&n.to_string()),
-        depends_on: if n == 1 { vec![] } else { vec![key(&(n - 1).to_string())] },
+        depends_on: if n == 1 {
+            vec![]
+        } else {
+            vec![key(&(n - 1).to_string())]
+        },
         duration_in_days: DurationInDays::new(n).unwrap(),
         decisions_that_will_move_to_next_stage: (n == 1)
             .then(|| vec![MoveDecision::Approve, MoveDecision::NotReviewed]),
@@ -132,7 +137,9 @@ async fn a_created_review_reads_back_exactly_as_it_was_written() {
     let db = Db::new().await;
     let review = started(&db, 3).await;
 
-    let definition = DefinitionRepository::get(&*db.repo, review.definition.id).await.unwrap();
+    let definition = DefinitionRepository::get(&*db.repo, review.definition.id)
+        .await
+        .unwrap();
     let instance = InstanceRepository::get(&*db.repo, review.definition.id, review.instance.id)
         .await
         .unwrap();
@@ -150,11 +157,36 @@ async fn objects_are_found_only_under_their_own_parents() {
     let b = started(&db, 1).await;
     let a_stage = a.first_stage.unwrap().id;
 
-    assert!(DefinitionRepository::get(&*db.repo, DefinitionId::new_random()).await.unwrap().is_none());
-    assert!(InstanceRepository::get(&*db.repo, b.definition.id, a.instance.id).await.unwrap().is_none());
-    assert!(StageRepository::get(&*db.repo, b.instance.id, a_stage).await.unwrap().is_none());
-    assert!(StageRepository::get(&*db.repo, a.instance.id, StageId::new_random()).await.unwrap().is_none());
-    assert!(StageRepository::get(&*db.repo, a.instance.id, a_stage).await.unwrap().is_some());
+    assert!(
+        DefinitionRepository::get(&*db.repo, DefinitionId::new_random())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        InstanceRepository::get(&*db.repo, b.definition.id, a.instance.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        StageRepository::get(&*db.repo, b.instance.id, a_stage)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        StageRepository::get(&*db.repo, a.instance.id, StageId::new_random())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        StageRepository::get(&*db.repo, a.instance.id, a_stage)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -169,20 +201,42 @@ async fn lists_page_in_creation_order_and_filter_by_status_and_creator() {
         page: PageRequest::new(Some(top), skip).unwrap(),
     };
 
-    let first = DefinitionRepository::list(&*db.repo, page(2, 0), None).await.unwrap();
-    let last = DefinitionRepository::list(&*db.repo, page(2, 4), None).await.unwrap();
-    assert_eq!(first.items.iter().map(|d| d.id).collect::<Vec<_>>(), ids[..2]);
+    let first = DefinitionRepository::list(&*db.repo, page(2, 0), None)
+        .await
+        .unwrap();
+    let last = DefinitionRepository::list(&*db.repo, page(2, 4), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.items.iter().map(|d| d.id).collect::<Vec<_>>(),
+        ids[..2]
+    );
     assert!(first.has_more);
-    assert_eq!(last.items.iter().map(|d| d.id).collect::<Vec<_>>(), ids[4..]);
+    assert_eq!(
+        last.items.iter().map(|d| d.id).collect::<Vec<_>>(),
+        ids[4..]
+    );
     assert!(!last.has_more);
 
     let completed = ListQuery {
         status: Some(ReviewStatus::Completed),
         page: PageRequest::default(),
     };
-    assert!(DefinitionRepository::list(&*db.repo, completed, None).await.unwrap().items.is_empty());
+    assert!(
+        DefinitionRepository::list(&*db.repo, completed, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     let stranger = Some(PrincipalId::new_random());
-    assert!(DefinitionRepository::list(&*db.repo, page(10, 0), stranger).await.unwrap().items.is_empty());
+    assert!(
+        DefinitionRepository::list(&*db.repo, page(10, 0), stranger)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -199,7 +253,13 @@ async fn a_stop_writes_the_stage_the_next_stage_the_instance_and_the_audit_row_t
         .unwrap();
 
     let stages = db.stages(review.instance.id).await;
-    assert_eq!(stages, vec![transition.stopped.clone(), transition.started.clone().unwrap()]);
+    assert_eq!(
+        stages,
+        vec![
+            transition.stopped.clone(),
+            transition.started.clone().unwrap()
+        ]
+    );
     assert_eq!(stages[0].status(), ReviewStatus::Completed);
     assert_eq!(stages[0].end_date_time, db.clock.now());
     assert_eq!(stages[1].status(), ReviewStatus::InProgress);
@@ -218,7 +278,12 @@ async fn a_stop_writes_the_stage_the_next_stage_the_instance_and_the_audit_row_t
     // stays in progress.
     db.clock.advance(Duration::hours(1));
     db.stop()
-        .execute(&admin(), review.definition.id, review.instance.id, stages[1].id)
+        .execute(
+            &admin(),
+            review.definition.id,
+            review.instance.id,
+            stages[1].id,
+        )
         .await
         .unwrap();
     let instance = InstanceRepository::get(&*db.repo, review.definition.id, review.instance.id)
@@ -227,7 +292,11 @@ async fn a_stop_writes_the_stage_the_next_stage_the_instance_and_the_audit_row_t
         .unwrap();
     assert_eq!(instance.status(), ReviewStatus::Completed);
     assert_eq!(instance.end_date_time, db.clock.now());
-    assert_eq!(db.count("SELECT count(*) FROM access_review_audit WHERE instance_completed").await, 1);
+    assert_eq!(
+        db.count("SELECT count(*) FROM access_review_audit WHERE instance_completed")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -237,7 +306,12 @@ async fn stopping_the_last_stage_of_a_one_off_review_completes_its_definition() 
     spec.settings.recurrence = None;
     let review = db.create().execute(&admin(), spec).await.unwrap();
     db.stop()
-        .execute(&admin(), review.definition.id, review.instance.id, review.first_stage.unwrap().id)
+        .execute(
+            &admin(),
+            review.definition.id,
+            review.instance.id,
+            review.first_stage.unwrap().id,
+        )
         .await
         .unwrap();
     let definition = DefinitionRepository::get(&*db.repo, review.definition.id)
@@ -272,9 +346,15 @@ async fn a_stop_that_fails_half_way_changes_nothing() {
 
     let result = StageRepository::commit_stop(&*db.repo, &transition).await;
 
-    assert!(matches!(result, Err(RepositoryError::Failed(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(RepositoryError::Failed(_))),
+        "{result:?}"
+    );
     assert_eq!(db.stages(review.instance.id).await, vec![first]);
-    assert_eq!(db.count("SELECT count(*) FROM access_review_audit").await, 0);
+    assert_eq!(
+        db.count("SELECT count(*) FROM access_review_audit").await,
+        0
+    );
     let instance = InstanceRepository::get(&*db.repo, definition.id, review.instance.id)
         .await
         .unwrap();
@@ -296,13 +376,23 @@ async fn a_commit_for_a_stage_that_is_no_longer_in_progress_writes_nothing() {
     )
     .unwrap();
 
-    assert_eq!(StageRepository::commit_stop(&*db.repo, &transition).await.unwrap(), StopOutcome::Committed);
     assert_eq!(
-        StageRepository::commit_stop(&*db.repo, &transition).await.unwrap(),
+        StageRepository::commit_stop(&*db.repo, &transition)
+            .await
+            .unwrap(),
+        StopOutcome::Committed
+    );
+    assert_eq!(
+        StageRepository::commit_stop(&*db.repo, &transition)
+            .await
+            .unwrap(),
         StopOutcome::StageNoLongerInProgress
     );
     assert_eq!(db.stages(review.instance.id).await.len(), 2);
-    assert_eq!(db.count("SELECT count(*) FROM access_review_audit").await, 1);
+    assert_eq!(
+        db.count("SELECT count(*) FROM access_review_audit").await,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -333,7 +423,10 @@ async fn of_50_concurrent_stops_of_one_stage_exactly_one_succeeds() {
     let stages = db.stages(review.instance.id).await;
     assert_eq!(stages.len(), 2, "exactly one next stage");
     assert_eq!(stages[1].key.as_str(), "2");
-    assert_eq!(db.count("SELECT count(*) FROM access_review_audit").await, 1);
+    assert_eq!(
+        db.count("SELECT count(*) FROM access_review_audit").await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -341,5 +434,8 @@ async fn a_closed_pool_is_reported_as_unavailable() {
     let db = Db::new().await;
     db.pool.close().await;
     let result = DefinitionRepository::get(&*db.repo, DefinitionId::new_random()).await;
-    assert!(matches!(result, Err(RepositoryError::Unavailable(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(RepositoryError::Unavailable(_))),
+        "{result:?}"
+    );
 }

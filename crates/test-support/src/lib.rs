@@ -19,8 +19,8 @@ use std::sync::{Mutex, OnceLock};
 
 use sqlx::{Connection, PgConnection};
 use testcontainers_modules::postgres::Postgres;
-use testcontainers_modules::testcontainers::runners::AsyncRunner;
 use testcontainers_modules::testcontainers::ImageExt;
+use testcontainers_modules::testcontainers::runners::AsyncRunner;
 
 /// The image used when `TEST_POSTGRES_IMAGE` is not set.
 pub const DEFAULT_IMAGE: &str = "postgres:15";
@@ -111,7 +111,10 @@ pub async fn fresh_database() -> String {
         Ok(server) => server,
         Err(e) => panic!("{e}"),
     };
-    let base = format!("postgres://{USER}:{PASSWORD}@{}:{}", server.host, server.port);
+    let base = format!(
+        "postgres://{USER}:{PASSWORD}@{}:{}",
+        server.host, server.port
+    );
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let mut admin = PgConnection::connect(&format!("{base}/postgres"))
         .await

@@ -63,7 +63,11 @@ impl ReadReviews {
     /// # Errors
     /// [`ReadError::NotFound`], [`ReadError::Forbidden`],
     /// [`ReadError::Repository`].
-    pub async fn definition(&self, actor: &Actor, id: DefinitionId) -> Result<Definition, ReadError> {
+    pub async fn definition(
+        &self,
+        actor: &Actor,
+        id: DefinitionId,
+    ) -> Result<Definition, ReadError> {
         let definition = self
             .definitions
             .get(id)

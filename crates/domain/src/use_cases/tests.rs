@@ -41,8 +41,12 @@ fn admin() -> Actor {
 }
 
 fn user_with(roles: Vec<DirectoryRole>) -> Actor {
+    user_with_id(PrincipalId::new_random(), roles)
+}
+
+fn user_with_id(id: PrincipalId, roles: Vec<DirectoryRole>) -> Actor {
     Actor::User {
-        id: PrincipalId::new_random(),
+        id,
         display_name: Some("Ada".into()),
         user_principal_name: Some("ada@example.com".into()),
         roles,
@@ -102,7 +106,12 @@ async fn started(world: &World, actor: &Actor, stages: usize) -> StartedReview {
 async fn stages_of(world: &World, review: &StartedReview) -> Vec<crate::stage::Stage> {
     world
         .read
-        .stages(&admin(), review.definition.id, review.instance.id, ListQuery::default())
+        .stages(
+            &admin(),
+            review.definition.id,
+            review.instance.id,
+            ListQuery::default(),
+        )
         .await
         .unwrap()
         .items
@@ -124,7 +133,10 @@ async fn creating_a_multi_stage_review_starts_its_instance_and_only_its_first_st
     assert_eq!(stages.len(), 1);
     assert_eq!(stages[0].key, key("1"));
     assert_eq!(stages[0].status(), ReviewStatus::InProgress);
-    assert_eq!(stages[0].end_date_time - stages[0].start_date_time, Duration::days(2));
+    assert_eq!(
+        stages[0].end_date_time - stages[0].start_date_time,
+        Duration::days(2)
+    );
 }
 
 #[tokio::test]
@@ -183,7 +195,12 @@ async fn stopping_each_stage_in_turn_completes_the_instance_and_definition_after
             .unwrap();
         assert_eq!(current.key, key(&round.to_string()));
         w.stop
-            .execute(&admin(), review.definition.id, review.instance.id, current.id)
+            .execute(
+                &admin(),
+                review.definition.id,
+                review.instance.id,
+                current.id,
+            )
             .await
             .unwrap();
     }
@@ -195,7 +212,11 @@ async fn stopping_each_stage_in_turn_completes_the_instance_and_definition_after
         .unwrap();
     assert_eq!(instance.status(), ReviewStatus::Completed);
     assert_eq!(instance.end_date_time, w.clock.now());
-    let definition = w.read.definition(&admin(), review.definition.id).await.unwrap();
+    let definition = w
+        .read
+        .definition(&admin(), review.definition.id)
+        .await
+        .unwrap();
     assert_eq!(definition.status, ReviewStatus::Completed);
     let stages = stages_of(&w, &review).await;
     assert_eq!(stages.len(), 3);
@@ -275,7 +296,12 @@ async fn stopping_a_stage_under_the_wrong_parent_is_not_found() {
     let cases = [
         (unknown, i, stage, Missing::Definition(unknown)),
         (other.definition.id, i, stage, Missing::Instance(i)),
-        (d, other.instance.id, stage, Missing::Instance(other.instance.id)),
+        (
+            d,
+            other.instance.id,
+            stage,
+            Missing::Instance(other.instance.id),
+        ),
         (d, i, other_stage, Missing::Stage(other_stage)),
     ];
     for (def, inst, stg, expected) in cases {
@@ -290,19 +316,10 @@ async fn stopping_a_stage_under_the_wrong_parent_is_not_found() {
 #[tokio::test]
 async fn only_write_roles_creators_and_applications_may_stop() {
     let w = world();
-    let creator = user_with(vec![]);
-    // A creator without any role cannot create; seed with an admin-created
-    // review whose creator id we then impersonate.
     let review = started(&w, &admin(), 3).await;
-    let creator_of_review = match (&creator, review.definition.created_by.id) {
-        (Actor::User { display_name, user_principal_name, .. }, id) => Actor::User {
-            id,
-            display_name: display_name.clone(),
-            user_principal_name: user_principal_name.clone(),
-            roles: vec![],
-        },
-        _ => unreachable!(),
-    };
+    // Without a role one cannot create a review, so the creator here is an
+    // administrator who has since lost the role.
+    let creator_of_review = user_with_id(review.definition.created_by.id, vec![]);
     let readers = [
         user_with(vec![]),
         user_with(vec![DirectoryRole::GlobalReader]),
@@ -320,7 +337,11 @@ async fn only_write_roles_creators_and_applications_may_stop() {
     }
     assert!(w.repo.audit().is_empty(), "a refused stop writes nothing");
 
-    let allowed = [creator_of_review, app(), user_with(vec![DirectoryRole::UserAdministrator])];
+    let allowed = [
+        creator_of_review,
+        app(),
+        user_with(vec![DirectoryRole::UserAdministrator]),
+    ];
     for actor in &allowed {
         let current = stages_of(&w, &review)
             .await
@@ -344,7 +365,13 @@ async fn creating_needs_a_write_role_or_an_application() {
         DirectoryRole::UserAdministrator,
         DirectoryRole::PrivilegedRoleAdministrator,
     ] {
-        assert!(w.create.execute(&user_with(vec![role]), spec(1)).await.is_ok(), "{role:?}");
+        assert!(
+            w.create
+                .execute(&user_with(vec![role]), spec(1))
+                .await
+                .is_ok(),
+            "{role:?}"
+        );
     }
     assert!(w.create.execute(&app(), spec(1)).await.is_ok());
     for role in [
@@ -391,13 +418,22 @@ async fn delegated_callers_without_a_read_role_see_only_their_own_definitions() 
     let w = world();
     let mine = started(&w, &admin(), 1).await;
     let _theirs = started(&w, &admin(), 1).await;
-    let me = match mine.definition.created_by.id {
-        id => Actor::User { id, display_name: None, user_principal_name: None, roles: vec![] },
-    };
+    let me = user_with_id(mine.definition.created_by.id, vec![]);
 
     let page = w.read.definitions(&me, ListQuery::default()).await.unwrap();
-    assert_eq!(page.items.iter().map(|d| d.id).collect::<Vec<_>>(), vec![mine.definition.id]);
-    assert_eq!(w.read.definitions(&admin(), ListQuery::default()).await.unwrap().items.len(), 2);
+    assert_eq!(
+        page.items.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![mine.definition.id]
+    );
+    assert_eq!(
+        w.read
+            .definitions(&admin(), ListQuery::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
 
     let stranger = user_with(vec![]);
     assert!(matches!(
@@ -405,15 +441,26 @@ async fn delegated_callers_without_a_read_role_see_only_their_own_definitions() 
         Err(ReadError::Forbidden)
     ));
     assert!(matches!(
-        w.read.stages(&stranger, mine.definition.id, mine.instance.id, ListQuery::default()).await,
+        w.read
+            .stages(
+                &stranger,
+                mine.definition.id,
+                mine.instance.id,
+                ListQuery::default()
+            )
+            .await,
         Err(ReadError::Forbidden)
     ));
     assert!(w.read.definition(&me, mine.definition.id).await.is_ok());
-    assert!(w
-        .read
-        .definition(&user_with(vec![DirectoryRole::GlobalReader]), mine.definition.id)
-        .await
-        .is_ok());
+    assert!(
+        w.read
+            .definition(
+                &user_with(vec![DirectoryRole::GlobalReader]),
+                mine.definition.id
+            )
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,259 @@
+//! Bearer tokens: verification, the caller they describe, and the API
+//! permission (scope or app role) each operation needs.
+//!
+//! Directory-role and creator rules depend on the object and live in the
+//! domain ([`access_reviews_domain::actor`]); this module only turns a token
+//! into an [`Actor`] and checks the permission that comes before any lookup.
+
+use std::collections::HashSet;
+
+use access_reviews_domain::actor::{Actor, DirectoryRole};
+use access_reviews_domain::ids::PrincipalId;
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Clock skew tolerated on `exp` and `nbf`, in seconds.
+const LEEWAY_SECONDS: u64 = 60;
+
+/// Checks signature, algorithm, issuer, audience and lifetime of tokens.
+pub struct TokenVerifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+/// A shared secret that cannot verify anything.
+#[derive(Debug, thiserror::Error)]
+#[error("the HS256 secret is empty")]
+pub struct EmptySecret;
+
+impl TokenVerifier {
+    /// Verifies HS256 tokens signed with `secret` that carry exactly this
+    /// issuer and audience.
+    ///
+    /// # Errors
+    /// [`EmptySecret`] for an empty secret.
+    pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Result<Self, EmptySecret> {
+        let key = DecodingKey::from_secret(secret).map_err(|_| EmptySecret)?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECONDS;
+        Ok(Self { key, validation })
+    }
+
+    fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        decode::<Claims>(token, &self.key, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                let reason = match e.kind() {
+                    ErrorKind::ExpiredSignature => "The token has expired.",
+                    ErrorKind::ImmatureSignature => "The token is not valid yet.",
+                    ErrorKind::InvalidIssuer => "The token's issuer is not accepted.",
+                    ErrorKind::InvalidAudience => "The token's audience is not accepted.",
+                    ErrorKind::InvalidSignature => "The token's signature is invalid.",
+                    ErrorKind::InvalidAlgorithm => "The token's algorithm is not accepted.",
+                    ErrorKind::MissingRequiredClaim(_) => "The token lacks a required claim.",
+                    _ => "The token is malformed.",
+                };
+                ApiError::unauthenticated(reason)
+            })
+    }
+}
+
+/// The claims this service reads; Microsoft Entra ID's names.
+#[derive(Debug, Deserialize)]
+struct Claims {
+    /// Delegated scopes, space separated.
+    scp: Option<String>,
+    /// Application roles.
+    roles: Option<Vec<String>>,
+    /// Object id of the user or service principal.
+    oid: Option<String>,
+    /// Directory role template ids of the user.
+    #[serde(default)]
+    wids: Vec<String>,
+    name: Option<String>,
+    preferred_username: Option<String>,
+    upn: Option<String>,
+    app_displayname: Option<String>,
+}
+
+/// The API permissions of access reviews.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// `AccessReview.Read.All` (or the write permission, which includes it).
+    Read,
+    /// `AccessReview.ReadWrite.All`.
+    ReadWrite,
+}
+
+const READ: &str = "AccessReview.Read.All";
+const READ_WRITE: &str = "AccessReview.ReadWrite.All";
+
+/// The authenticated caller and the permissions its token grants.
+#[derive(Debug)]
+pub struct Caller {
+    actor: Actor,
+    /// Scopes (delegated) or app roles (application).
+    grants: HashSet<String>,
+}
+
+impl Caller {
+    /// The caller, when its token grants `needed`.
+    ///
+    /// # Errors
+    /// 403 `accessDenied` otherwise.
+    pub fn require(&self, needed: Permission) -> Result<&Actor, ApiError> {
+        let granted = |name: &str| self.grants.contains(&name.to_ascii_lowercase());
+        let ok = match needed {
+            Permission::Read => granted(READ) || granted(READ_WRITE),
+            Permission::ReadWrite => granted(READ_WRITE),
+        };
+        if ok {
+            Ok(&self.actor)
+        } else {
+            let (kind, name) = match (&self.actor, needed) {
+                (Actor::User { .. }, Permission::Read) => ("scope", "AccessReview.Read.All"),
+                (Actor::User { .. }, Permission::ReadWrite) => ("scope", READ_WRITE),
+                (Actor::Application { .. }, Permission::Read) => ("role", "AccessReview.Read.All"),
+                (Actor::Application { .. }, Permission::ReadWrite) => ("role", READ_WRITE),
+            };
+            Err(ApiError::access_denied(format!(
+                "The token lacks the {kind} {name} that this operation needs."
+            )))
+        }
+    }
+}
+
+/// Microsoft Entra built-in role template ids (the `wids` claim).
+fn directory_role(template_id: &str) -> Option<DirectoryRole> {
+    let id = Uuid::parse_str(template_id).ok()?;
+    Some(match id.as_hyphenated().to_string().as_str() {
+        "62e90394-69f5-4237-9190-012177145e10" => DirectoryRole::GlobalAdministrator,
+        "45d8d3c5-c802-45c6-b32a-1d70b5e1e86e" => DirectoryRole::IdentityGovernanceAdministrator,
+        "fe930be7-5e62-47db-91af-98c3a49a38b1" => DirectoryRole::UserAdministrator,
+        "e8611ab8-c189-46e8-94e1-60213ab1f814" => DirectoryRole::PrivilegedRoleAdministrator,
+        "194ae4cb-b126-40b2-bd5b-6091b380977d" => DirectoryRole::SecurityAdministrator,
+        "5d6b6bb7-de71-4623-b4af-96380a352509" => DirectoryRole::SecurityReader,
+        "f2ef992c-3afb-46b9-b7cf-a126ee74c451" => DirectoryRole::GlobalReader,
+        _ => return None,
+    })
+}
+
+impl Caller {
+    fn from_claims(claims: Claims) -> Result<Self, ApiError> {
+        let oid = claims
+            .oid
+            .as_deref()
+            .and_then(|oid| Uuid::parse_str(oid).ok())
+            .map(PrincipalId::from_uuid)
+            .ok_or_else(|| {
+                ApiError::unauthenticated("The token's oid claim is missing or not a GUID.")
+            })?;
+        let lower = |s: &str| s.to_ascii_lowercase();
+        Ok(match claims.scp {
+            Some(scp) => Self {
+                grants: scp.split_whitespace().map(lower).collect(),
+                actor: Actor::User {
+                    id: oid,
+                    display_name: claims.name,
+                    user_principal_name: claims.upn.or(claims.preferred_username),
+                    roles: claims
+                        .wids
+                        .iter()
+                        .filter_map(|w| directory_role(w))
+                        .collect(),
+                },
+            },
+            None => Self {
+                grants: claims
+                    .roles
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|r| lower(r))
+                    .collect(),
+                actor: Actor::Application {
+                    id: oid,
+                    display_name: claims.app_displayname,
+                },
+            },
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthenticated("The Authorization header is missing."))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| {
+                let (scheme, token) = value.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthenticated("The Authorization header must be 'Bearer <token>'.")
+            })?;
+        Caller::from_claims(state.tokens.verify(token)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_role_template_id_maps_to_its_role() {
+        let table = [
+            (
+                "62e90394-69f5-4237-9190-012177145e10",
+                DirectoryRole::GlobalAdministrator,
+            ),
+            (
+                "45d8d3c5-c802-45c6-b32a-1d70b5e1e86e",
+                DirectoryRole::IdentityGovernanceAdministrator,
+            ),
+            (
+                "fe930be7-5e62-47db-91af-98c3a49a38b1",
+                DirectoryRole::UserAdministrator,
+            ),
+            (
+                "e8611ab8-c189-46e8-94e1-60213ab1f814",
+                DirectoryRole::PrivilegedRoleAdministrator,
+            ),
+            (
+                "194ae4cb-b126-40b2-bd5b-6091b380977d",
+                DirectoryRole::SecurityAdministrator,
+            ),
+            (
+                "5d6b6bb7-de71-4623-b4af-96380a352509",
+                DirectoryRole::SecurityReader,
+            ),
+            (
+                "F2EF992C-3AFB-46B9-B7CF-A126EE74C451",
+                DirectoryRole::GlobalReader,
+            ),
+        ];
+        for (id, role) in table {
+            assert_eq!(directory_role(id), Some(role), "{id}");
+        }
+        assert_eq!(directory_role("fdd7a751-b60b-444a-984c-02652fe8fa1c"), None);
+        assert_eq!(directory_role("not-a-guid"), None);
+    }
+}

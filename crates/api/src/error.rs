@@ -1,0 +1,250 @@
+//! The one error type of the HTTP adapter and its mapping to Graph's error
+//! body. Every domain error is mapped here, exhaustively, so a new failure
+//! mode does not compile until someone decides its status.
+//!
+//! An [`ApiError`] turns into a response that carries its [`GraphError`] as
+//! an extension; the envelope middleware (`crate::envelope`) writes the body,
+//! because only it knows the request's ids.
+
+use access_reviews_domain::ports::RepositoryError;
+use access_reviews_domain::stage::StageNotInProgress;
+use access_reviews_domain::use_cases::{CreateDefinitionError, Missing, ReadError, StopStageError};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// The parts of Graph's error body that depend on the failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphError {
+    /// `error.code`.
+    pub code: &'static str,
+    /// `error.message`: for people; never internal detail.
+    pub message: String,
+    /// `error.innerError.code`, when there is a more specific one.
+    pub inner_code: Option<&'static str>,
+}
+
+/// An error answer: a status, Graph's body, and the headers that go with it.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: GraphError,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: GraphError {
+                code,
+                message: message.into(),
+                inner_code: None,
+            },
+        }
+    }
+
+    fn with_inner(mut self, inner: &'static str) -> Self {
+        self.body.inner_code = Some(inner);
+        self
+    }
+
+    /// 401: no usable bearer token.
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            message,
+        )
+    }
+
+    /// 403: the caller lacks a permission.
+    pub fn access_denied(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "accessDenied", message)
+    }
+
+    /// 400 with a specific inner code; `message` names the offending field
+    /// or option.
+    pub fn invalid(inner: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalidRequest", message).with_inner(inner)
+    }
+
+    /// 400: a path segment that must be a GUID is not one.
+    pub fn invalid_id(what: &str, raw: &str) -> Self {
+        Self::invalid(
+            "invalidId",
+            format!("The {what} id '{raw}' is not a valid GUID."),
+        )
+    }
+
+    /// 404 for an object.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "itemNotFound", message)
+    }
+
+    /// 405.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "methodNotAllowed",
+            "The HTTP method is not supported on this resource.",
+        )
+    }
+
+    /// 413.
+    pub fn too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "requestTooLarge",
+            "The request body exceeds the limit of 1 MiB.",
+        )
+    }
+
+    /// 503: the store cannot be reached; retry later.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "serviceNotAvailable",
+            "The service is temporarily unavailable. Retry later.",
+        )
+    }
+
+    /// 500, with nothing of the cause.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "generalException",
+            "An unexpected error occurred.",
+        )
+    }
+
+    /// A Graph error for a response some other layer produced with only a
+    /// status (axum's 405, the body limit's 413, a caught panic's 500).
+    pub fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::METHOD_NOT_ALLOWED => Self::method_not_allowed(),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::too_large(),
+            StatusCode::NOT_FOUND => Self::not_found("The requested resource does not exist."),
+            StatusCode::UNAUTHORIZED => Self::unauthenticated("Authentication failed."),
+            StatusCode::SERVICE_UNAVAILABLE => Self::unavailable(),
+            s if s.is_client_error() => Self::new(s, "invalidRequest", "The request is invalid."),
+            _ => Self::internal(),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The body's varying parts.
+    pub fn graph_error(&self) -> &GraphError {
+        &self.body
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        let headers = response.headers_mut();
+        match self.status {
+            StatusCode::UNAUTHORIZED => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        response.extensions_mut().insert(self.body);
+        response
+    }
+}
+
+fn missing(what: Missing) -> ApiError {
+    let message = match what {
+        Missing::Definition(id) => format!("The access review definition {id} was not found."),
+        Missing::Instance(id) => {
+            format!("The access review instance {id} was not found under that definition.")
+        }
+        Missing::Stage(id) => {
+            format!("The access review stage {id} was not found under that instance.")
+        }
+    };
+    ApiError::not_found(message)
+}
+
+impl From<RepositoryError> for ApiError {
+    /// The cause is logged here, inside the request's span, and nowhere
+    /// else; the client learns only that it failed.
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "store unavailable");
+                Self::unavailable()
+            }
+            RepositoryError::Failed(cause) => {
+                tracing::error!(error = %cause, "store failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<StageNotInProgress> for ApiError {
+    fn from(error: StageNotInProgress) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "notAllowed",
+            format!(
+                "The access review stage is {}; only a stage that is InProgress can be stopped.",
+                error.status
+            ),
+        )
+        .with_inner("stageNotInProgress")
+    }
+}
+
+impl From<StopStageError> for ApiError {
+    fn from(error: StopStageError) -> Self {
+        match error {
+            StopStageError::NotFound(what) => missing(what),
+            StopStageError::Forbidden => Self::access_denied(
+                "Stopping a stage needs a directory role that may manage access reviews, \
+                 or being the review's creator.",
+            ),
+            StopStageError::NotInProgress(e) => e.into(),
+            StopStageError::Repository(e) => e.into(),
+        }
+    }
+}
+
+impl From<ReadError> for ApiError {
+    fn from(error: ReadError) -> Self {
+        match error {
+            ReadError::NotFound(what) => missing(what),
+            ReadError::Forbidden => Self::access_denied(
+                "Reading this access review needs a directory role that may read access \
+                 reviews, or being the review's creator.",
+            ),
+            ReadError::Repository(e) => e.into(),
+        }
+    }
+}
+
+impl From<CreateDefinitionError> for ApiError {
+    fn from(error: CreateDefinitionError) -> Self {
+        match error {
+            CreateDefinitionError::Forbidden => Self::access_denied(
+                "Creating an access review needs a directory role that may manage access \
+                 reviews.",
+            ),
+            CreateDefinitionError::ScheduledStart { start_date } => Self::invalid(
+                "scheduledStartNotSupported",
+                format!(
+                    "settings.recurrence.range.startDate {start_date} lies in the future; \
+                     scheduled starts are not supported yet. Omit it or use today's date."
+                ),
+            ),
+            CreateDefinitionError::Repository(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! `…/accessReviews/definitions[/{id}]`.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::{DEFINITIONS, definition_id, options};
+use crate::AppState;
+use crate::auth::{Caller, Permission};
+use crate::error::ApiError;
+use crate::odata::{self, CollectionOptions, EntityOptions, ServiceRoot};
+use crate::wire::{DEFINITION_PROPERTIES, DefinitionBody, DefinitionDto, parse_json};
+
+const CONTEXT: &str = "identityGovernance/accessReviews/definitions";
+
+/// `POST …/definitions`: 201 with the definition and its `Location`.
+pub async fn create_definition(
+    caller: Caller,
+    root: ServiceRoot,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let actor = caller.require(Permission::ReadWrite)?;
+    let spec = parse_json::<DefinitionBody>(&body)?.into_domain()?;
+    let review = state.create.execute(actor, spec).await?;
+    let definition = &review.definition;
+    let location = root.url(&format!("{DEFINITIONS}/{}", definition.id));
+    let body = odata::entity(
+        root.context(&format!("{CONTEXT}/$entity")),
+        &DefinitionDto::from(definition),
+        None,
+    );
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// `GET …/definitions`.
+pub async fn list_definitions(
+    caller: Caller,
+    root: ServiceRoot,
+    State(state): State<AppState>,
+    uri: Uri,
+    query: RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.require(Permission::Read)?;
+    let raw = options(query)?;
+    let options = CollectionOptions::parse(&raw, DEFINITION_PROPERTIES)?;
+    let page = state.read.definitions(actor, options.query).await?;
+    let items: Vec<_> = page.items.iter().map(DefinitionDto::from).collect();
+    let next = page
+        .has_more
+        .then(|| options.next_link(&root, uri.path(), &raw));
+    Ok(Json(odata::collection(
+        root.context(CONTEXT),
+        &items,
+        options.select.as_deref(),
+        next,
+    )))
+}
+
+/// `GET …/definitions/{id}`.
+pub async fn get_definition(
+    caller: Caller,
+    root: ServiceRoot,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.require(Permission::Read)?;
+    let id = definition_id(&id)?;
+    let options = EntityOptions::parse(&options(query)?, DEFINITION_PROPERTIES)?;
+    let definition = state.read.definition(actor, id).await?;
+    Ok(Json(odata::entity(
+        root.context(&format!("{CONTEXT}/$entity")),
+        &DefinitionDto::from(&definition),
+        options.select.as_deref(),
+    )))
+}

@@ -1,0 +1,334 @@
+//! OData query options (`$filter`, `$top`, `$skip`, `$select`), context
+//! URLs and next links, as Graph uses them.
+
+use std::convert::Infallible;
+
+use access_reviews_domain::query::{ListQuery, PageRequest};
+use access_reviews_domain::status::ReviewStatus;
+use axum::extract::FromRequestParts;
+use axum::http::header::HOST;
+use axum::http::request::Parts;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// The scheme and authority clients reach this service at, for the full
+/// URLs Graph puts in `@odata.context` and `@odata.nextLink`.
+#[derive(Debug, Clone)]
+pub struct ServiceRoot(String);
+
+impl ServiceRoot {
+    /// The full URL of `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.0)
+    }
+
+    /// `{root}/v1.0/$metadata#{path}`.
+    pub fn context(&self, path: &str) -> String {
+        format!("{}/v1.0/$metadata#{path}", self.0)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ServiceRoot {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty() && !v.contains(['/', ' ', '"']))
+                .map(str::to_owned)
+        };
+        let host = header(HOST.as_str()).unwrap_or_else(|| "localhost".to_owned());
+        let scheme = header("x-forwarded-proto")
+            .filter(|s| s == "https" || s == "http")
+            .unwrap_or_else(|| "http".to_owned());
+        Ok(Self(format!("{scheme}://{host}")))
+    }
+}
+
+/// The raw query string's pairs, decoded.
+pub type RawOptions = Vec<(String, String)>;
+
+/// What a collection request asked for.
+#[derive(Debug, Clone)]
+pub struct CollectionOptions {
+    /// Filter and page.
+    pub query: ListQuery,
+    /// `$select`, when given.
+    pub select: Option<Vec<&'static str>>,
+}
+
+/// What a single-entity request asked for.
+#[derive(Debug, Clone)]
+pub struct EntityOptions {
+    /// `$select`, when given.
+    pub select: Option<Vec<&'static str>>,
+}
+
+fn option<'a>(raw: &'a RawOptions, name: &str) -> Result<Option<&'a str>, ApiError> {
+    let mut values = raw
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str());
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(ApiError::invalid(
+            "invalidQueryOption",
+            format!("The query option {name} is given more than once."),
+        ));
+    }
+    Ok(first)
+}
+
+/// Refuses any `$` option this resource does not support: an ignored
+/// option would silently give the client something it did not ask for.
+fn only(raw: &RawOptions, supported: &[&str]) -> Result<(), ApiError> {
+    match raw
+        .iter()
+        .find(|(k, _)| k.starts_with('$') && !supported.iter().any(|s| s.eq_ignore_ascii_case(k)))
+    {
+        Some((k, _)) => Err(ApiError::invalid(
+            "invalidQueryOption",
+            format!(
+                "The query option {k} is not supported here; supported: {}.",
+                supported.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn parse_select(
+    raw: Option<&str>,
+    properties: &'static [&'static str],
+) -> Result<Option<Vec<&'static str>>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    raw.split(',')
+        .map(str::trim)
+        .map(|name| {
+            properties
+                .iter()
+                .find(|p| p.eq_ignore_ascii_case(name))
+                .copied()
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "invalidQueryOption",
+                        format!("$select names an unknown property '{name}'."),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// `status eq 'Value'`: the one filter these collections support.
+fn parse_filter(raw: &str) -> Result<ReviewStatus, ApiError> {
+    let unsupported = || {
+        ApiError::invalid(
+            "invalidQueryOption",
+            format!("$filter '{raw}' is not supported; use status eq '<status>'."),
+        )
+    };
+    let mut parts = raw.split_whitespace();
+    let (Some(property), Some(operator), Some(value), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(unsupported());
+    };
+    if !property.eq_ignore_ascii_case("status") || !operator.eq_ignore_ascii_case("eq") {
+        return Err(unsupported());
+    }
+    let value = value
+        .strip_prefix('\'')
+        .and_then(|v| v.strip_suffix('\''))
+        .ok_or_else(unsupported)?;
+    value.parse().map_err(|_| {
+        ApiError::invalid(
+            "invalidQueryOption",
+            format!("$filter compares status with '{value}', which is not a status value."),
+        )
+    })
+}
+
+impl CollectionOptions {
+    /// Parses `$filter`, `$top`, `$skip` and `$select` (over `properties`).
+    ///
+    /// # Errors
+    /// 400 `invalidRequest` / `invalidQueryOption`, naming the option.
+    pub fn parse(raw: &RawOptions, properties: &'static [&'static str]) -> Result<Self, ApiError> {
+        only(raw, &["$filter", "$top", "$skip", "$select"])?;
+        let top = option(raw, "$top")?
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| {
+                    ApiError::invalid("invalidQueryOption", format!("$top '{v}' is not a number."))
+                })
+            })
+            .transpose()?;
+        let skip = option(raw, "$skip")?
+            .map(|v| {
+                v.parse::<u64>().map_err(|_| {
+                    ApiError::invalid(
+                        "invalidQueryOption",
+                        format!("$skip '{v}' is not a whole number of zero or more."),
+                    )
+                })
+            })
+            .transpose()?
+            .unwrap_or(0);
+        let page = PageRequest::new(top, skip).map_err(|_| {
+            ApiError::invalid(
+                "invalidQueryOption",
+                format!("$top must be between 1 and {}.", PageRequest::MAX_TOP),
+            )
+        })?;
+        let status = option(raw, "$filter")?.map(parse_filter).transpose()?;
+        Ok(Self {
+            query: ListQuery { status, page },
+            select: parse_select(option(raw, "$select")?, properties)?,
+        })
+    }
+
+    /// The link to the next page: this request's URL with `$skip` moved on.
+    pub fn next_link(&self, root: &ServiceRoot, path: &str, raw: &RawOptions) -> String {
+        let next = self.query.page.next();
+        let mut pairs: Vec<(&str, String)> = raw
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("$top") && !k.eq_ignore_ascii_case("$skip"))
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        pairs.push(("$top", next.top().to_string()));
+        pairs.push(("$skip", next.skip().to_string()));
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        root.url(&format!("{path}?{query}"))
+    }
+}
+
+impl EntityOptions {
+    /// Parses `$select` (over `properties`); refuses any other option.
+    ///
+    /// # Errors
+    /// 400 `invalidRequest` / `invalidQueryOption`, naming the option.
+    pub fn parse(raw: &RawOptions, properties: &'static [&'static str]) -> Result<Self, ApiError> {
+        only(raw, &["$select"])?;
+        Ok(Self {
+            select: parse_select(option(raw, "$select")?, properties)?,
+        })
+    }
+}
+
+fn to_object(item: &impl Serialize, select: Option<&[&'static str]>) -> Map<String, Value> {
+    let mut object = match serde_json::to_value(item) {
+        Ok(Value::Object(object)) => object,
+        _ => Map::new(),
+    };
+    if let Some(select) = select {
+        object.retain(|key, _| select.contains(&key.as_str()));
+    }
+    object
+}
+
+/// A single entity: its properties plus `@odata.context`.
+pub fn entity(context: String, item: &impl Serialize, select: Option<&[&'static str]>) -> Value {
+    let mut object = Map::new();
+    object.insert("@odata.context".into(), context.into());
+    object.extend(to_object(item, select));
+    Value::Object(object)
+}
+
+/// A collection page: `@odata.context`, `value`, and `@odata.nextLink` when
+/// more follow.
+pub fn collection<T: Serialize>(
+    context: String,
+    items: &[T],
+    select: Option<&[&'static str]>,
+    next_link: Option<String>,
+) -> Value {
+    let mut object = Map::new();
+    object.insert("@odata.context".into(), context.into());
+    if let Some(next) = next_link {
+        object.insert("@odata.nextLink".into(), next.into());
+    }
+    object.insert(
+        "value".into(),
+        Value::Array(
+            items
+                .iter()
+                .map(|item| Value::Object(to_object(item, select)))
+                .collect(),
+        ),
+    );
+    Value::Object(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROPS: &[&str] = &["id", "status", "startDateTime"];
+
+    fn raw(pairs: &[(&str, &str)]) -> RawOptions {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn filter_top_skip_and_select_parse() {
+        let options = CollectionOptions::parse(
+            &raw(&[
+                ("$filter", "status eq 'InProgress'"),
+                ("$top", "5"),
+                ("$skip", "10"),
+                ("$select", "id,Status"),
+            ]),
+            PROPS,
+        )
+        .unwrap();
+        assert_eq!(options.query.status, Some(ReviewStatus::InProgress));
+        assert_eq!(
+            (options.query.page.top(), options.query.page.skip()),
+            (5, 10)
+        );
+        assert_eq!(options.select, Some(vec!["id", "status"]));
+    }
+
+    #[test]
+    fn malformed_or_unsupported_options_are_refused() {
+        for pairs in [
+            vec![("$top", "0")],
+            vec![("$top", "1000")],
+            vec![("$top", "ten")],
+            vec![("$skip", "-1")],
+            vec![("$filter", "status eq InProgress")],
+            vec![("$filter", "status ne 'InProgress'")],
+            vec![("$filter", "displayName eq 'x'")],
+            vec![("$filter", "status eq 'Done'")],
+            vec![("$select", "id,nope")],
+            vec![("$orderby", "status")],
+            vec![("$count", "true")],
+            vec![("$top", "1"), ("$top", "2")],
+        ] {
+            assert!(
+                CollectionOptions::parse(&raw(&pairs), PROPS).is_err(),
+                "{pairs:?}"
+            );
+        }
+        assert!(EntityOptions::parse(&raw(&[("$top", "1")]), PROPS).is_err());
+    }
+
+    #[test]
+    fn the_next_link_keeps_the_other_options_and_moves_skip_on() {
+        let pairs = raw(&[("$filter", "status eq 'Completed'"), ("$top", "2")]);
+        let options = CollectionOptions::parse(&pairs, PROPS).unwrap();
+        let link = options.next_link(&ServiceRoot("http://h:1".into()), "/v1.0/x", &pairs);
+        assert_eq!(
+            link,
+            "http://h:1/v1.0/x?%24filter=status+eq+%27Completed%27&%24top=2&%24skip=2"
+        );
+    }
+}

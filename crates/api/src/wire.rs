@@ -1,0 +1,625 @@
+//! Wire types: Graph's JSON shapes, and their conversion from and to the
+//! domain. Domain types know nothing of JSON; this is the only place that
+//! does.
+
+use access_reviews_domain::definition::{
+    Creator, Definition, DisplayName, DurationInDays, MoveDecision, NewDefinition, QueryScope,
+    Recurrence, ScheduleSettings, StageKey, StagePlan, StagePlanError, StageSettings,
+};
+use access_reviews_domain::instance::Instance;
+use access_reviews_domain::stage::Stage;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+/// Graph's timestamp form: RFC 3339, UTC, `Z`.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+const QUERY_SCOPE_TYPE: &str = "#microsoft.graph.accessReviewQueryScope";
+const REVIEWER_SCOPE_TYPE: &str = "#microsoft.graph.accessReviewReviewerScope";
+
+// ---------------------------------------------------------------- output
+
+/// `accessReviewScope` / `accessReviewReviewerScope`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopeDto {
+    #[serde(rename = "@odata.type", skip_serializing_if = "Option::is_none")]
+    odata_type: Option<String>,
+    query: String,
+    query_type: Option<String>,
+    query_root: Option<String>,
+}
+
+impl ScopeDto {
+    /// The review's scope: a derived type, so it names itself.
+    fn review_scope(scope: &QueryScope) -> Self {
+        Self {
+            odata_type: Some(
+                scope
+                    .odata_type
+                    .clone()
+                    .unwrap_or_else(|| QUERY_SCOPE_TYPE.to_owned()),
+            ),
+            ..Self::reviewer(scope)
+        }
+    }
+
+    fn reviewer(scope: &QueryScope) -> Self {
+        Self {
+            odata_type: None,
+            query: scope.query.clone(),
+            query_type: scope.query_type.clone(),
+            query_root: scope.query_root.clone(),
+        }
+    }
+
+    fn reviewers(scopes: &[QueryScope]) -> Vec<Self> {
+        scopes.iter().map(Self::reviewer).collect()
+    }
+}
+
+/// `userIdentity`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityDto {
+    id: String,
+    display_name: Option<String>,
+    user_principal_name: Option<String>,
+}
+
+impl From<&Creator> for IdentityDto {
+    fn from(c: &Creator) -> Self {
+        Self {
+            id: c.id.to_string(),
+            display_name: c.display_name.clone(),
+            user_principal_name: c.user_principal_name.clone(),
+        }
+    }
+}
+
+/// `accessReviewStageSettings`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageSettingsDto {
+    stage_id: String,
+    depends_on: Vec<String>,
+    duration_in_days: u16,
+    recommendations_enabled: bool,
+    decisions_that_will_move_to_next_stage: Option<Vec<&'static str>>,
+    reviewers: Vec<ScopeDto>,
+    fallback_reviewers: Vec<ScopeDto>,
+}
+
+impl From<&StageSettings> for StageSettingsDto {
+    fn from(s: &StageSettings) -> Self {
+        Self {
+            stage_id: s.stage_id.as_str().to_owned(),
+            depends_on: s.depends_on.iter().map(|d| d.as_str().to_owned()).collect(),
+            duration_in_days: s.duration_in_days.days(),
+            recommendations_enabled: s.recommendations_enabled,
+            decisions_that_will_move_to_next_stage: s
+                .decisions_that_will_move_to_next_stage
+                .as_ref()
+                .map(|ds| ds.iter().map(|d| d.as_str()).collect()),
+            reviewers: ScopeDto::reviewers(&s.reviewers),
+            fallback_reviewers: ScopeDto::reviewers(&s.fallback_reviewers),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PatternDto {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    interval: Option<i32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RangeDto {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    number_of_occurrences: Option<i32>,
+}
+
+/// `patternedRecurrence`.
+#[derive(Debug, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RecurrenceDto {
+    pattern: Option<PatternDto>,
+    range: Option<RangeDto>,
+}
+
+/// `accessReviewScheduleSettings`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsDto {
+    mail_notifications_enabled: bool,
+    reminder_notifications_enabled: bool,
+    justification_required_on_approval: bool,
+    default_decision_enabled: bool,
+    default_decision: Option<String>,
+    instance_duration_in_days: u16,
+    auto_apply_decisions_enabled: bool,
+    recommendations_enabled: bool,
+    decision_histories_for_reviewers_enabled: bool,
+    recurrence: Option<RecurrenceDto>,
+    apply_actions: Vec<()>,
+}
+
+impl From<&ScheduleSettings> for SettingsDto {
+    fn from(s: &ScheduleSettings) -> Self {
+        Self {
+            mail_notifications_enabled: s.mail_notifications_enabled,
+            reminder_notifications_enabled: s.reminder_notifications_enabled,
+            justification_required_on_approval: s.justification_required_on_approval,
+            default_decision_enabled: s.default_decision_enabled,
+            default_decision: s.default_decision.clone(),
+            instance_duration_in_days: s.instance_duration_in_days.days(),
+            auto_apply_decisions_enabled: s.auto_apply_decisions_enabled,
+            recommendations_enabled: s.recommendations_enabled,
+            decision_histories_for_reviewers_enabled: s.decision_histories_for_reviewers_enabled,
+            recurrence: s.recurrence.as_ref().map(|r| RecurrenceDto {
+                pattern: Some(PatternDto {
+                    kind: r.pattern_type.clone(),
+                    interval: r.pattern_interval,
+                }),
+                range: Some(RangeDto {
+                    kind: r.range_type.clone(),
+                    start_date: r.start_date.map(|d| d.to_string()),
+                    end_date: r.end_date.map(|d| d.to_string()),
+                    number_of_occurrences: r.number_of_occurrences,
+                }),
+            }),
+            apply_actions: Vec::new(),
+        }
+    }
+}
+
+/// `accessReviewScheduleDefinition`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionDto {
+    id: String,
+    display_name: String,
+    created_date_time: String,
+    last_modified_date_time: String,
+    status: &'static str,
+    description_for_admins: Option<String>,
+    description_for_reviewers: Option<String>,
+    created_by: IdentityDto,
+    scope: ScopeDto,
+    instance_enumeration_scope: Option<ScopeDto>,
+    reviewers: Vec<ScopeDto>,
+    fallback_reviewers: Vec<ScopeDto>,
+    backup_reviewers: Vec<ScopeDto>,
+    settings: SettingsDto,
+    stage_settings: Vec<StageSettingsDto>,
+}
+
+/// The properties `$select` may name on a definition.
+pub const DEFINITION_PROPERTIES: &[&str] = &[
+    "id",
+    "displayName",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "status",
+    "descriptionForAdmins",
+    "descriptionForReviewers",
+    "createdBy",
+    "scope",
+    "instanceEnumerationScope",
+    "reviewers",
+    "fallbackReviewers",
+    "backupReviewers",
+    "settings",
+    "stageSettings",
+];
+
+impl From<&Definition> for DefinitionDto {
+    fn from(d: &Definition) -> Self {
+        Self {
+            id: d.id.to_string(),
+            display_name: d.spec.display_name.as_str().to_owned(),
+            created_date_time: timestamp(d.created_date_time),
+            last_modified_date_time: timestamp(d.last_modified_date_time),
+            status: d.status.as_str(),
+            description_for_admins: d.spec.description_for_admins.clone(),
+            description_for_reviewers: d.spec.description_for_reviewers.clone(),
+            created_by: IdentityDto::from(&d.created_by),
+            scope: ScopeDto::review_scope(&d.spec.scope),
+            instance_enumeration_scope: None,
+            reviewers: ScopeDto::reviewers(&d.spec.reviewers),
+            fallback_reviewers: ScopeDto::reviewers(&d.spec.fallback_reviewers),
+            backup_reviewers: Vec::new(),
+            settings: SettingsDto::from(&d.spec.settings),
+            stage_settings: d
+                .spec
+                .stage_plan
+                .stages()
+                .iter()
+                .map(StageSettingsDto::from)
+                .collect(),
+        }
+    }
+}
+
+/// `accessReviewInstance`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceDto {
+    id: String,
+    start_date_time: String,
+    end_date_time: String,
+    status: &'static str,
+    scope: ScopeDto,
+    reviewers: Vec<ScopeDto>,
+    fallback_reviewers: Vec<ScopeDto>,
+}
+
+/// The properties `$select` may name on an instance.
+pub const INSTANCE_PROPERTIES: &[&str] = &[
+    "id",
+    "startDateTime",
+    "endDateTime",
+    "status",
+    "scope",
+    "reviewers",
+    "fallbackReviewers",
+];
+
+impl From<&Instance> for InstanceDto {
+    fn from(i: &Instance) -> Self {
+        Self {
+            id: i.id.to_string(),
+            start_date_time: timestamp(i.start_date_time),
+            end_date_time: timestamp(i.end_date_time),
+            status: i.status().as_str(),
+            scope: ScopeDto::review_scope(&i.scope),
+            reviewers: ScopeDto::reviewers(&i.reviewers),
+            fallback_reviewers: ScopeDto::reviewers(&i.fallback_reviewers),
+        }
+    }
+}
+
+/// `accessReviewStage`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageDto {
+    id: String,
+    start_date_time: String,
+    end_date_time: String,
+    status: &'static str,
+    reviewers: Vec<ScopeDto>,
+    fallback_reviewers: Vec<ScopeDto>,
+}
+
+/// The properties `$select` may name on a stage.
+pub const STAGE_PROPERTIES: &[&str] = &[
+    "id",
+    "startDateTime",
+    "endDateTime",
+    "status",
+    "reviewers",
+    "fallbackReviewers",
+];
+
+impl From<&Stage> for StageDto {
+    fn from(s: &Stage) -> Self {
+        Self {
+            id: s.id.to_string(),
+            start_date_time: timestamp(s.start_date_time),
+            end_date_time: timestamp(s.end_date_time),
+            status: s.status().as_str(),
+            reviewers: ScopeDto::reviewers(&s.reviewers),
+            fallback_reviewers: ScopeDto::reviewers(&s.fallback_reviewers),
+        }
+    }
+}
+
+// ----------------------------------------------------------------- input
+
+/// A scope as clients send it. Graph's other fields are accepted and
+/// ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ScopeBody {
+    #[serde(rename = "@odata.type")]
+    odata_type: Option<String>,
+    query: Option<String>,
+    query_type: Option<String>,
+    query_root: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StageSettingsBody {
+    stage_id: Option<String>,
+    depends_on: Option<Vec<String>>,
+    duration_in_days: Option<i64>,
+    decisions_that_will_move_to_next_stage: Option<Vec<String>>,
+    recommendations_enabled: Option<bool>,
+    reviewers: Option<Vec<ScopeBody>>,
+    fallback_reviewers: Option<Vec<ScopeBody>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct SettingsBody {
+    instance_duration_in_days: Option<i64>,
+    justification_required_on_approval: Option<bool>,
+    decision_histories_for_reviewers_enabled: Option<bool>,
+    mail_notifications_enabled: Option<bool>,
+    reminder_notifications_enabled: Option<bool>,
+    default_decision_enabled: Option<bool>,
+    default_decision: Option<String>,
+    auto_apply_decisions_enabled: Option<bool>,
+    recommendations_enabled: Option<bool>,
+    recurrence: Option<RecurrenceDto>,
+}
+
+/// The body of `POST …/definitions`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionBody {
+    display_name: Option<String>,
+    description_for_admins: Option<String>,
+    description_for_reviewers: Option<String>,
+    scope: Option<ScopeBody>,
+    reviewers: Option<Vec<ScopeBody>>,
+    fallback_reviewers: Option<Vec<ScopeBody>>,
+    stage_settings: Option<Vec<StageSettingsBody>>,
+    settings: Option<SettingsBody>,
+}
+
+fn missing(field: &str) -> ApiError {
+    ApiError::invalid(
+        "missingProperty",
+        format!("The property '{field}' is required."),
+    )
+}
+
+fn invalid(field: &str, why: &str) -> ApiError {
+    ApiError::invalid(
+        "invalidProperty",
+        format!("The property '{field}' is invalid: {why}."),
+    )
+}
+
+/// Parses a JSON body, naming the property whose value has the wrong type.
+///
+/// # Errors
+/// 400 `invalidRequest` with `invalidJson` or `invalidProperty`.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        match e.inner().classify() {
+            serde_json::error::Category::Data if path != "." => ApiError::invalid(
+                "invalidProperty",
+                format!("The property '{path}' has a value of the wrong type."),
+            ),
+            serde_json::error::Category::Data => {
+                ApiError::invalid("invalidJson", "The request body must be a JSON object.")
+            }
+            _ => ApiError::invalid("invalidJson", "The request body is not valid JSON."),
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|_| ApiError::invalid("invalidJson", "The request body is not valid JSON."))?;
+    Ok(value)
+}
+
+fn review_scope(body: Option<ScopeBody>) -> Result<QueryScope, ApiError> {
+    let body = body.ok_or_else(|| missing("scope"))?;
+    match body.odata_type.as_deref() {
+        None | Some(QUERY_SCOPE_TYPE) => {}
+        Some(other) => {
+            return Err(invalid(
+                "scope.@odata.type",
+                &format!("'{other}' is not supported; use '{QUERY_SCOPE_TYPE}'"),
+            ));
+        }
+    }
+    query_scope(body, "scope")
+}
+
+fn query_scope(body: ScopeBody, field: &str) -> Result<QueryScope, ApiError> {
+    let query = body
+        .query
+        .filter(|q| !q.trim().is_empty())
+        .ok_or_else(|| missing(&format!("{field}.query")))?;
+    Ok(QueryScope {
+        odata_type: body.odata_type,
+        query,
+        query_type: body.query_type,
+        query_root: body.query_root,
+    })
+}
+
+fn reviewer_scopes(body: Option<Vec<ScopeBody>>, field: &str) -> Result<Vec<QueryScope>, ApiError> {
+    body.unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, scope)| {
+            let field = format!("{field}[{i}]");
+            match scope.odata_type.as_deref() {
+                None | Some(REVIEWER_SCOPE_TYPE) | Some(QUERY_SCOPE_TYPE) => {
+                    query_scope(scope, &field)
+                }
+                Some(other) => Err(invalid(
+                    &format!("{field}.@odata.type"),
+                    &format!("'{other}' is not a reviewer scope type"),
+                )),
+            }
+        })
+        .collect()
+}
+
+fn duration(days: i64, field: &str) -> Result<DurationInDays, ApiError> {
+    DurationInDays::new(days).map_err(|_| {
+        invalid(
+            field,
+            &format!("must be between 1 and {} days", DurationInDays::MAX),
+        )
+    })
+}
+
+fn stage_settings(index: usize, body: StageSettingsBody) -> Result<StageSettings, ApiError> {
+    let field = |name: &str| format!("stageSettings[{index}].{name}");
+    let key = |raw: String, name: &str| {
+        StageKey::parse(raw).map_err(|_| invalid(name, "must not be blank"))
+    };
+    let stage_id = key(
+        body.stage_id.ok_or_else(|| missing(&field("stageId")))?,
+        &field("stageId"),
+    )?;
+    let depends_on = body
+        .depends_on
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| key(d, &field("dependsOn")))
+        .collect::<Result<_, _>>()?;
+    let duration_in_days = duration(
+        body.duration_in_days
+            .ok_or_else(|| missing(&field("durationInDays")))?,
+        &field("durationInDays"),
+    )?;
+    let decisions = body
+        .decisions_that_will_move_to_next_stage
+        .map(|ds| {
+            ds.iter()
+                .map(|d| {
+                    d.parse::<MoveDecision>().map_err(|_| {
+                        invalid(
+                            &field("decisionsThatWillMoveToNextStage"),
+                            &format!(
+                                "'{d}' is not one of Approve, Deny, Recommendation, NotReviewed"
+                            ),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    Ok(StageSettings {
+        stage_id,
+        depends_on,
+        duration_in_days,
+        decisions_that_will_move_to_next_stage: decisions,
+        recommendations_enabled: body.recommendations_enabled.unwrap_or(false),
+        reviewers: reviewer_scopes(body.reviewers, &field("reviewers"))?,
+        fallback_reviewers: reviewer_scopes(body.fallback_reviewers, &field("fallbackReviewers"))?,
+    })
+}
+
+fn plan_error(error: StagePlanError) -> ApiError {
+    match error {
+        StagePlanError::TooManyStages { count } => invalid(
+            "stageSettings",
+            &format!("{count} stages given; at most 3 are supported"),
+        ),
+        StagePlanError::DuplicateStageId { index, stage_id } => invalid(
+            &format!("stageSettings[{index}].stageId"),
+            &format!("'{stage_id}' is used by an earlier stage; stage ids must be unique"),
+        ),
+        StagePlanError::NotSequential { index, expected } => invalid(
+            &format!("stageSettings[{index}].dependsOn"),
+            &match expected {
+                None => "the first stage must not depend on another stage".to_owned(),
+                Some(previous) => format!(
+                    "only sequential stages are supported; it must be exactly [\"{previous}\"]"
+                ),
+            },
+        ),
+    }
+}
+
+fn date(raw: Option<String>, field: &str) -> Result<Option<NaiveDate>, ApiError> {
+    raw.map(|d| {
+        NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
+            invalid(
+                field,
+                &format!("'{d}' is not a date of the form YYYY-MM-DD"),
+            )
+        })
+    })
+    .transpose()
+}
+
+fn settings(body: SettingsBody) -> Result<ScheduleSettings, ApiError> {
+    let defaults = ScheduleSettings::default();
+    let recurrence = body
+        .recurrence
+        .map(|r| -> Result<Recurrence, ApiError> {
+            let pattern = r.pattern.unwrap_or_default();
+            let range = r.range.unwrap_or_default();
+            Ok(Recurrence {
+                pattern_type: pattern.kind,
+                pattern_interval: pattern.interval,
+                range_type: range.kind,
+                start_date: date(range.start_date, "settings.recurrence.range.startDate")?,
+                end_date: date(range.end_date, "settings.recurrence.range.endDate")?,
+                number_of_occurrences: range.number_of_occurrences,
+            })
+        })
+        .transpose()?;
+    Ok(ScheduleSettings {
+        instance_duration_in_days: body
+            .instance_duration_in_days
+            .map(|d| duration(d, "settings.instanceDurationInDays"))
+            .transpose()?
+            .unwrap_or(defaults.instance_duration_in_days),
+        justification_required_on_approval: body
+            .justification_required_on_approval
+            .unwrap_or(false),
+        decision_histories_for_reviewers_enabled: body
+            .decision_histories_for_reviewers_enabled
+            .unwrap_or(false),
+        mail_notifications_enabled: body.mail_notifications_enabled.unwrap_or(false),
+        reminder_notifications_enabled: body.reminder_notifications_enabled.unwrap_or(false),
+        default_decision_enabled: body.default_decision_enabled.unwrap_or(false),
+        default_decision: body.default_decision,
+        auto_apply_decisions_enabled: body.auto_apply_decisions_enabled.unwrap_or(false),
+        recommendations_enabled: body.recommendations_enabled.unwrap_or(false),
+        recurrence,
+    })
+}
+
+impl DefinitionBody {
+    /// Validates the body into the domain's input, naming the first field
+    /// that breaks a rule.
+    ///
+    /// # Errors
+    /// 400 `invalidRequest` with `missingProperty` or `invalidProperty`.
+    pub fn into_domain(self) -> Result<NewDefinition, ApiError> {
+        let display_name =
+            DisplayName::parse(self.display_name.ok_or_else(|| missing("displayName"))?)
+                .map_err(|_| invalid("displayName", "must not be blank"))?;
+        let stages = self
+            .stage_settings
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| stage_settings(i, s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(NewDefinition {
+            display_name,
+            description_for_admins: self.description_for_admins,
+            description_for_reviewers: self.description_for_reviewers,
+            scope: review_scope(self.scope)?,
+            reviewers: reviewer_scopes(self.reviewers, "reviewers")?,
+            fallback_reviewers: reviewer_scopes(self.fallback_reviewers, "fallbackReviewers")?,
+            stage_plan: StagePlan::new(stages).map_err(plan_error)?,
+            settings: settings(self.settings.unwrap_or_default())?,
+        })
+    }
+}
