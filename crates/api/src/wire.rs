@@ -393,29 +393,26 @@ fn invalid(field: &str, why: &str) -> ApiError {
     )
 }
 
-/// Parses a JSON body, naming the property whose value has the wrong type.
+/// Parses a JSON object body, naming the property whose value has the
+/// wrong type.
 ///
 /// # Errors
 /// 400 `invalidRequest` with `invalidJson` or `invalidProperty`.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        match e.inner().classify() {
-            serde_json::error::Category::Data if path != "." => ApiError::invalid(
-                "invalidProperty",
-                format!("The property '{path}' has a value of the wrong type."),
-            ),
-            serde_json::error::Category::Data => {
-                ApiError::invalid("invalidJson", "The request body must be a JSON object.")
-            }
-            _ => ApiError::invalid("invalidJson", "The request body is not valid JSON."),
-        }
-    })?;
-    deserializer
-        .end()
+    let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|_| ApiError::invalid("invalidJson", "The request body is not valid JSON."))?;
-    Ok(value)
+    if !value.is_object() {
+        return Err(ApiError::invalid(
+            "invalidJson",
+            "The request body must be a JSON object.",
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        ApiError::invalid(
+            "invalidProperty",
+            format!("The property '{}' has a value of the wrong type.", e.path()),
+        )
+    })
 }
 
 fn review_scope(body: Option<ScopeBody>) -> Result<QueryScope, ApiError> {

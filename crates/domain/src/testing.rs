@@ -31,7 +31,16 @@ struct Store {
 #[derive(Clone, Default)]
 pub struct InMemoryRepository {
     store: Arc<Mutex<Store>>,
-    unavailable: Arc<Mutex<bool>>,
+    outage: Arc<Mutex<Option<Outage>>>,
+}
+
+/// How a switched-off store fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// As an unreachable database: [`RepositoryError::Unavailable`].
+    Unavailable,
+    /// As a broken one: [`RepositoryError::Failed`].
+    Broken,
 }
 
 impl InMemoryRepository {
@@ -41,22 +50,23 @@ impl InMemoryRepository {
     }
 
     fn store(&self) -> Result<MutexGuard<'_, Store>, RepositoryError> {
-        if *self
-            .unavailable
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
-            return Err(RepositoryError::Unavailable("store switched off".into()));
+        match *self.outage.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(Outage::Unavailable) => {
+                return Err(RepositoryError::Unavailable("connection refused".into()));
+            }
+            Some(Outage::Broken) => {
+                return Err(RepositoryError::Failed(
+                    "relation \"secret_internal_table\" does not exist".into(),
+                ));
+            }
+            None => {}
         }
         Ok(self.store.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Makes every later call fail as an unreachable database would.
-    pub fn switch_off(&self) {
-        *self
-            .unavailable
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = true;
+    /// Makes every later call fail in the given way.
+    pub fn fail(&self, outage: Outage) {
+        *self.outage.lock().unwrap_or_else(PoisonError::into_inner) = Some(outage);
     }
 
     /// The audit records written so far.

@@ -466,7 +466,7 @@ async fn delegated_callers_without_a_read_role_see_only_their_own_definitions() 
 #[tokio::test]
 async fn a_failing_store_surfaces_as_a_repository_error() {
     let w = world();
-    w.repo.switch_off();
+    w.repo.fail(crate::testing::Outage::Unavailable);
     assert!(matches!(
         w.create.execute(&admin(), spec(1)).await,
         Err(CreateDefinitionError::Repository(_))
