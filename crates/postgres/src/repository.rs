@@ -36,6 +36,11 @@ impl PgRepository {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
     }
+
+    /// Whether the database answers a trivial query; for readiness probes.
+    pub async fn is_reachable(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
 }
 
 fn status(raw: &str) -> Result<ReviewStatus, CorruptRow> {

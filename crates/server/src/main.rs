@@ -1,1 +1,150 @@
-fn main() {}
+//! `access-reviews`: serve the API, apply migrations, or mint a development
+//! token. Configuration comes from the environment (see the README).
+
+use std::process::ExitCode;
+
+use access_reviews_server::config::{self, AuthConfig, LogFormat, ProcessEnv, ServeConfig};
+use access_reviews_server::token::{TokenRequest, mint};
+use access_reviews_server::{Application, connect, migrate};
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use uuid::Uuid;
+
+/// Microsoft Graph compatible access reviews, self-hosted.
+#[derive(Parser)]
+#[command(name = "access-reviews", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve {
+        /// Do not apply pending migrations first.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print a signed development token.
+    Token {
+        /// Delegated scopes, space separated (makes a delegated token).
+        #[arg(long)]
+        scp: Option<String>,
+        /// Application roles, comma separated (makes an application token
+        /// when --scp is absent).
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Object id of the caller (default: a new GUID).
+        #[arg(long)]
+        oid: Option<Uuid>,
+        /// Directory role template ids, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        wids: Vec<String>,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: i64,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { no_migrate } => {
+            let config = ServeConfig::from_env(&ProcessEnv)?;
+            let app = Application::build(&config, !no_migrate).await?;
+            app.run_until(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let pool = connect(&config::database_url(&ProcessEnv)?).await?;
+            migrate(&pool).await?;
+            pool.close().await;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Token {
+            scp,
+            roles,
+            oid,
+            wids,
+            name,
+            ttl,
+        } => {
+            let auth = AuthConfig::from_env(&ProcessEnv)?;
+            let token = mint(
+                &auth,
+                &TokenRequest {
+                    scp,
+                    roles,
+                    oid: oid.unwrap_or_else(Uuid::new_v4),
+                    wids,
+                    name,
+                    ttl_seconds: ttl,
+                },
+            )?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let format = match LogFormat::from_env(&ProcessEnv) {
+        Ok(format) => format,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(format);
+    match run(cli.command.unwrap_or(Command::Serve { no_migrate: false })).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the error and its causes.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The composition root: reads configuration, builds the adapters, wires
+//! them into the use cases and serves the HTTP API. The only crate that
+//! names every other one.
+
+pub mod config;
+pub mod token;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use access_reviews_api::{AppState, Readiness, TokenVerifier};
+use access_reviews_domain::ports::Clock;
+use access_reviews_domain::use_cases::{CreateDefinition, ReadReviews, StopStage};
+use access_reviews_postgres::{MIGRATOR, PgRepository};
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tokio::net::TcpListener;
+
+use crate::config::{Secret, ServeConfig};
+
+/// The wall clock, at millisecond precision as Graph shows times (and so
+/// that what is stored reads back identical).
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now().trunc_subsecs(3)
+    }
+}
+
+struct DatabaseReadiness(PgRepository);
+
+#[async_trait]
+impl Readiness for DatabaseReadiness {
+    async fn ready(&self) -> bool {
+        self.0.is_reachable().await
+    }
+}
+
+/// Opens a pool. Waiting for a connection is bounded so that an exhausted
+/// pool answers 503 rather than hanging.
+pub async fn connect(database_url: &Secret) -> anyhow::Result<PgPool> {
+    let url = std::str::from_utf8(database_url.expose()).context("DATABASE_URL is not UTF-8")?;
+    PgPoolOptions::new()
+        .max_connections(20)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .context("cannot connect to the database at DATABASE_URL")
+}
+
+/// Applies the pending migrations.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("cannot apply the database migrations")
+}
+
+/// A server that is bound and wired, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    pool: PgPool,
+}
+
+impl Application {
+    /// Connects, migrates (when asked), binds `config.listen_addr` and wires
+    /// the adapters.
+    ///
+    /// # Errors
+    /// When the database cannot be reached or migrated, or the address
+    /// cannot be bound.
+    pub async fn build(config: &ServeConfig, run_migrations: bool) -> anyhow::Result<Self> {
+        let pool = connect(&config.database_url).await?;
+        if run_migrations {
+            migrate(&pool).await?;
+        }
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
+        let tokens = TokenVerifier::hs256(
+            config.auth.hs256_secret.expose(),
+            &config.auth.issuer,
+            &config.auth.audience,
+        )
+        .context("AUTH_HS256_SECRET is unusable")?;
+
+        let repository = Arc::new(PgRepository::new(pool.clone()));
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let state = AppState::new(
+            CreateDefinition::new(repository.clone(), clock.clone()),
+            StopStage::new(
+                repository.clone(),
+                repository.clone(),
+                repository.clone(),
+                clock,
+            ),
+            ReadReviews::new(repository.clone(), repository.clone(), repository.clone()),
+            tokens,
+            Arc::new(DatabaseReadiness(PgRepository::new(pool.clone()))),
+        );
+        Ok(Self {
+            listener,
+            router: access_reviews_api::router(state),
+            pool,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    ///
+    /// # Errors
+    /// When the socket cannot say.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in
+    /// flight and closes the pool.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        tracing::info!(address = %self.listener.local_addr()?, "listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the HTTP server failed")?;
+        self.pool.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
