@@ -88,17 +88,47 @@ struct Claims {
     app_displayname: Option<String>,
 }
 
-/// The API permissions of access reviews.
+/// The API permissions operations need. Each accepts several scopes (or
+/// app roles); the first is the least privileged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
-    /// `AccessReview.Read.All` (or the write permission, which includes it).
-    Read,
-    /// `AccessReview.ReadWrite.All`.
-    ReadWrite,
+    /// Reading access reviews.
+    AccessReviewRead,
+    /// Creating and acting on access reviews, recording decisions.
+    AccessReviewWrite,
+    /// Reading users.
+    UserRead,
+    /// Creating users, setting managers.
+    UserWrite,
+    /// Reading groups and their members and owners.
+    GroupRead,
+    /// Creating groups, changing members and owners.
+    GroupWrite,
 }
 
-const READ: &str = "AccessReview.Read.All";
-const READ_WRITE: &str = "AccessReview.ReadWrite.All";
+impl Permission {
+    /// The scopes or app roles that grant it, least privileged first.
+    pub const fn accepted(self) -> &'static [&'static str] {
+        match self {
+            Self::AccessReviewRead => &["AccessReview.Read.All", "AccessReview.ReadWrite.All"],
+            Self::AccessReviewWrite => &["AccessReview.ReadWrite.All"],
+            Self::UserRead => &[
+                "User.Read.All",
+                "User.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            Self::UserWrite => &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+            Self::GroupRead => &[
+                "Group.Read.All",
+                "Group.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            ],
+            Self::GroupWrite => &["Group.ReadWrite.All", "Directory.ReadWrite.All"],
+        }
+    }
+}
 
 /// The authenticated caller and the permissions its token grants.
 #[derive(Debug)]
@@ -114,24 +144,21 @@ impl Caller {
     /// # Errors
     /// 403 `accessDenied` otherwise.
     pub fn require(&self, needed: Permission) -> Result<&Actor, ApiError> {
-        let granted = |name: &str| self.grants.contains(&name.to_ascii_lowercase());
-        let ok = match needed {
-            Permission::Read => granted(READ) || granted(READ_WRITE),
-            Permission::ReadWrite => granted(READ_WRITE),
-        };
-        if ok {
-            Ok(&self.actor)
-        } else {
-            let (kind, name) = match (&self.actor, needed) {
-                (Actor::User { .. }, Permission::Read) => ("scope", "AccessReview.Read.All"),
-                (Actor::User { .. }, Permission::ReadWrite) => ("scope", READ_WRITE),
-                (Actor::Application { .. }, Permission::Read) => ("role", "AccessReview.Read.All"),
-                (Actor::Application { .. }, Permission::ReadWrite) => ("role", READ_WRITE),
-            };
-            Err(ApiError::access_denied(format!(
-                "The token lacks the {kind} {name} that this operation needs."
-            )))
+        let accepted = needed.accepted();
+        if accepted
+            .iter()
+            .any(|name| self.grants.contains(&name.to_ascii_lowercase()))
+        {
+            return Ok(&self.actor);
         }
+        let kind = match self.actor {
+            Actor::User { .. } => "scope",
+            Actor::Application { .. } => "app role",
+        };
+        Err(ApiError::access_denied(format!(
+            "The token lacks a {kind} this operation needs: one of {}.",
+            accepted.join(", ")
+        )))
     }
 }
 
@@ -146,6 +173,7 @@ fn directory_role(template_id: &str) -> Option<DirectoryRole> {
         "194ae4cb-b126-40b2-bd5b-6091b380977d" => DirectoryRole::SecurityAdministrator,
         "5d6b6bb7-de71-4623-b4af-96380a352509" => DirectoryRole::SecurityReader,
         "f2ef992c-3afb-46b9-b7cf-a126ee74c451" => DirectoryRole::GlobalReader,
+        "fdd7a751-b60b-444a-984c-02652fe8fa1c" => DirectoryRole::GroupsAdministrator,
         _ => return None,
     })
 }
@@ -253,7 +281,11 @@ mod tests {
         for (id, role) in table {
             assert_eq!(directory_role(id), Some(role), "{id}");
         }
-        assert_eq!(directory_role("fdd7a751-b60b-444a-984c-02652fe8fa1c"), None);
+        assert_eq!(
+            directory_role("fdd7a751-b60b-444a-984c-02652fe8fa1c"),
+            Some(DirectoryRole::GroupsAdministrator)
+        );
+        assert_eq!(directory_role("88d8e3e3-8f55-4a1e-953a-9b9898b8876b"), None);
         assert_eq!(directory_role("not-a-guid"), None);
     }
 }

@@ -6,9 +6,13 @@
 //! an extension; the envelope middleware (`crate::envelope`) writes the body,
 //! because only it knows the request's ids.
 
+use access_reviews_domain::directory::Relation;
 use access_reviews_domain::ports::RepositoryError;
 use access_reviews_domain::stage::StageNotInProgress;
-use access_reviews_domain::use_cases::{CreateDefinitionError, Missing, ReadError, StopStageError};
+use access_reviews_domain::use_cases::{
+    CreateDefinitionError, DecisionError, DirectoryError, Missing, ReadError, ReviewerField,
+    StopStageError,
+};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -168,6 +172,13 @@ fn missing(what: Missing) -> ApiError {
         Missing::Stage(id) => {
             format!("The access review stage {id} was not found under that instance.")
         }
+        Missing::DecisionItem(id) => {
+            format!("The decision item {id} was not found under that instance or stage.")
+        }
+        Missing::User(id) => format!("The user {id} was not found."),
+        Missing::Group(id) => format!("The group {id} was not found."),
+        Missing::DirectoryObject(id) => format!("The directory object {id} was not found."),
+        Missing::Manager(id) => format!("The user {id} has no manager."),
     };
     ApiError::not_found(message)
 }
@@ -212,6 +223,12 @@ impl From<StopStageError> for ApiError {
                  or being the review's creator.",
             ),
             StopStageError::NotInProgress(e) => e.into(),
+            StopStageError::NextReviewersUnresolvable => Self::new(
+                StatusCode::CONFLICT,
+                "notAllowed",
+                "The next stage's reviewers name a user or group that no longer exists.",
+            )
+            .with_inner("reviewersUnresolvable"),
             StopStageError::Repository(e) => e.into(),
         }
     }
@@ -244,7 +261,126 @@ impl From<CreateDefinitionError> for ApiError {
                      scheduled starts are not supported yet. Omit it or use today's date."
                 ),
             ),
+            CreateDefinitionError::ScopeNotSupported => Self::invalid(
+                "invalidProperty",
+                "The property 'scope.query' is invalid: supported scopes are \
+                 /groups/{id}/members and /groups/{id}/transitiveMembers.",
+            ),
+            CreateDefinitionError::ScopeGroupNotFound(group) => Self::invalid(
+                "invalidProperty",
+                format!("The property 'scope.query' is invalid: the group {group} does not exist."),
+            ),
+            CreateDefinitionError::ReviewerNotSupported(field) => Self::invalid(
+                "invalidProperty",
+                format!(
+                    "The property '{}' is invalid: supported reviewers are /users/{{id}}, \
+                     /groups/{{id}}/owners, /groups/{{id}}/members, \
+                     /groups/{{id}}/transitiveMembers and ./manager (queryRoot decisions; \
+                     not as a fallback).",
+                    reviewer_path(field)
+                ),
+            ),
+            CreateDefinitionError::ReviewerNotFound(field) => Self::invalid(
+                "invalidProperty",
+                format!(
+                    "The property '{}' is invalid: it names a user or group that does not exist.",
+                    reviewer_path(field)
+                ),
+            ),
             CreateDefinitionError::Repository(e) => e.into(),
+        }
+    }
+}
+
+/// `stageSettings[1].fallbackReviewers[0].query` and the like.
+fn reviewer_path(field: ReviewerField) -> String {
+    let list = if field.fallback {
+        "fallbackReviewers"
+    } else {
+        "reviewers"
+    };
+    match field.stage {
+        Some(stage) => format!("stageSettings[{stage}].{list}[{}].query", field.index),
+        None => format!("{list}[{}].query", field.index),
+    }
+}
+
+impl From<DecisionError> for ApiError {
+    fn from(error: DecisionError) -> Self {
+        match error {
+            DecisionError::NotFound(what) => missing(what),
+            DecisionError::Forbidden => Self::access_denied(
+                "Only a reviewer of the item in that stage may record its decision; reading \
+                 and resetting need a directory role, being the review's creator, or being one \
+                 of its reviewers.",
+            ),
+            DecisionError::ApplicationCannotDecide => Self::access_denied(
+                "Decisions are recorded by signed-in reviewers; application tokens cannot \
+                 record them.",
+            ),
+            DecisionError::NotInProgress(e) => Self::new(
+                StatusCode::CONFLICT,
+                "notAllowed",
+                format!(
+                    "The access review stage is {}; its reviewers can no longer record decisions.",
+                    e.status
+                ),
+            )
+            .with_inner("stageNotInProgress"),
+            DecisionError::InstanceNotInProgress(status) => Self::new(
+                StatusCode::CONFLICT,
+                "notAllowed",
+                format!("The access review instance is {status}; only an instance in progress can be reset."),
+            )
+            .with_inner("instanceNotInProgress"),
+            DecisionError::JustificationRequired => Self::invalid(
+                "justificationRequired",
+                "The property 'justification' is required to approve in this access review.",
+            ),
+            DecisionError::Repository(e) => e.into(),
+        }
+    }
+}
+
+impl From<DirectoryError> for ApiError {
+    fn from(error: DirectoryError) -> Self {
+        match error {
+            DirectoryError::Forbidden => Self::access_denied(
+                "Changing users needs the Global Administrator or User Administrator role; \
+                 changing groups needs Global Administrator or Groups Administrator.",
+            ),
+            DirectoryError::NotFound(what) => missing(what),
+            DirectoryError::DuplicateUserPrincipalName => Self::invalid(
+                "objectConflict",
+                "Another object with the same value for property userPrincipalName already exists.",
+            ),
+            DirectoryError::MalformedUserPrincipalName => Self::invalid(
+                "invalidProperty",
+                "The property 'userPrincipalName' is invalid: it must have the form alias@domain.",
+            ),
+            DirectoryError::AlreadyRelated(relation) => Self::invalid(
+                "objectConflict",
+                format!(
+                    "One or more added object references already exist for the {} of the group.",
+                    match relation {
+                        Relation::Members => "members",
+                        Relation::Owners => "owners",
+                    }
+                ),
+            ),
+            DirectoryError::OwnerMustBeUser => Self::invalid(
+                "invalidProperty",
+                "The property '@odata.id' is invalid: only users can own groups.",
+            ),
+            DirectoryError::OwnManager => Self::invalid(
+                "invalidProperty",
+                "The property '@odata.id' is invalid: a user cannot be their own manager.",
+            ),
+            DirectoryError::OwnMember => Self::invalid(
+                "invalidProperty",
+                "The property '@odata.id' is invalid: a group cannot be its own member.",
+            ),
+            DirectoryError::Repository(e) => e.into(),
         }
     }
 }

@@ -15,17 +15,19 @@ pub mod wire;
 
 use std::sync::Arc;
 
-use access_reviews_domain::use_cases::{CreateDefinition, ReadReviews, StopStage};
+use access_reviews_domain::use_cases::{
+    CreateDefinition, Decisions, ManageDirectory, ReadReviews, StopStage,
+};
 use async_trait::async_trait;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub use auth::TokenVerifier;
-use handlers::{DEFINITIONS, definitions, health, instances, stages};
+use handlers::{DEFINITIONS, decisions, definitions, directory, health, instances, stages};
 
 /// Largest request body accepted: 1 MiB.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -37,41 +39,65 @@ pub trait Readiness: Send + Sync {
     async fn ready(&self) -> bool;
 }
 
+/// The use cases the handlers call.
+pub struct UseCases {
+    /// Creating definitions.
+    pub create: CreateDefinition,
+    /// Stopping stages.
+    pub stop: StopStage,
+    /// Reading definitions, instances and stages.
+    pub read: ReadReviews,
+    /// Decision items and decisions.
+    pub decisions: Decisions,
+    /// Users and groups.
+    pub directory: ManageDirectory,
+}
+
 /// The use cases and collaborators the handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    create: Arc<CreateDefinition>,
-    stop: Arc<StopStage>,
-    read: Arc<ReadReviews>,
+    use_cases: Arc<UseCases>,
     tokens: Arc<TokenVerifier>,
     readiness: Arc<dyn Readiness>,
 }
 
 impl AppState {
     /// Bundles what the router needs.
-    pub fn new(
-        create: CreateDefinition,
-        stop: StopStage,
-        read: ReadReviews,
-        tokens: TokenVerifier,
-        readiness: Arc<dyn Readiness>,
-    ) -> Self {
+    pub fn new(use_cases: UseCases, tokens: TokenVerifier, readiness: Arc<dyn Readiness>) -> Self {
         Self {
-            create: Arc::new(create),
-            stop: Arc::new(stop),
-            read: Arc::new(read),
+            use_cases: Arc::new(use_cases),
             tokens: Arc::new(tokens),
             readiness,
         }
     }
 }
 
+/// Graph's function for "the ones I review", as clients send it: quoted, or
+/// with the quotes percent-encoded.
+const MINE: [&str; 2] = [
+    "filterByCurrentUser(on='reviewer')",
+    "filterByCurrentUser(on=%27reviewer%27)",
+];
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let definition = format!("{DEFINITIONS}/{{definition}}");
     let instance = format!("{definition}/instances/{{instance}}");
     let stage = format!("{instance}/stages/{{stage}}");
-    Router::new()
+    let mut router = Router::new();
+    for mine in MINE {
+        router = router
+            .route(&format!("{instance}/stages/{mine}"), get(stages::my_stages))
+            .route(
+                &format!("{instance}/decisions/{mine}"),
+                get(decisions::my_instance_decisions),
+            )
+            .route(
+                &format!("{stage}/decisions/{mine}"),
+                get(decisions::my_stage_decisions),
+            );
+    }
+    router
         .route(
             DEFINITIONS,
             get(definitions::list_definitions).post(definitions::create_definition),
@@ -85,6 +111,67 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{instance}/stages"), get(stages::list_stages))
         .route(&stage, get(stages::get_stage))
         .route(&format!("{stage}/stop"), post(stages::stop_stage))
+        .route(
+            &format!("{instance}/decisions"),
+            get(decisions::list_instance_decisions),
+        )
+        .route(
+            &format!("{instance}/decisions/{{item}}"),
+            get(decisions::get_instance_decision).patch(decisions::record_instance_decision),
+        )
+        .route(
+            &format!("{instance}/batchRecordDecisions"),
+            post(decisions::batch_instance),
+        )
+        .route(
+            &format!("{instance}/resetDecisions"),
+            post(decisions::reset),
+        )
+        .route(
+            &format!("{stage}/decisions"),
+            get(decisions::list_stage_decisions),
+        )
+        .route(
+            &format!("{stage}/decisions/{{item}}"),
+            get(decisions::get_stage_decision).patch(decisions::record_stage_decision),
+        )
+        .route(
+            &format!("{stage}/batchRecordDecisions"),
+            post(decisions::batch_stage),
+        )
+        .route(
+            "/v1.0/users",
+            get(directory::list_users).post(directory::create_user),
+        )
+        .route("/v1.0/users/{user}", get(directory::get_user))
+        .route("/v1.0/users/{user}/manager", get(directory::get_manager))
+        .route(
+            "/v1.0/users/{user}/manager/$ref",
+            put(directory::set_manager),
+        )
+        .route(
+            "/v1.0/groups",
+            get(directory::list_groups).post(directory::create_group),
+        )
+        .route("/v1.0/groups/{group}", get(directory::get_group))
+        .route("/v1.0/groups/{group}/members", get(directory::members))
+        .route(
+            "/v1.0/groups/{group}/members/$ref",
+            post(directory::add_member),
+        )
+        .route(
+            "/v1.0/groups/{group}/members/{member}/$ref",
+            delete(directory::remove_member),
+        )
+        .route("/v1.0/groups/{group}/owners", get(directory::owners))
+        .route(
+            "/v1.0/groups/{group}/owners/$ref",
+            post(directory::add_owner),
+        )
+        .route(
+            "/v1.0/groups/{group}/transitiveMembers",
+            get(directory::transitive_members),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(state)

@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 
+use access_reviews_domain::decision::Decision;
 use access_reviews_domain::query::{ListQuery, PageRequest};
 use access_reviews_domain::status::ReviewStatus;
 use axum::extract::FromRequestParts;
@@ -53,11 +54,33 @@ impl<S: Send + Sync> FromRequestParts<S> for ServiceRoot {
 /// The raw query string's pairs, decoded.
 pub type RawOptions = Vec<(String, String)>;
 
+/// The one `$filter` form each collection supports: `eq` on one property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filterable {
+    /// No `$filter` at all.
+    Nothing,
+    /// `status eq '…'` (definitions, instances, stages).
+    Status,
+    /// `decision eq '…'` (decision items).
+    Decision,
+}
+
+/// A parsed `$filter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    /// `status eq '…'`.
+    Status(ReviewStatus),
+    /// `decision eq '…'`.
+    Decision(Decision),
+}
+
 /// What a collection request asked for.
 #[derive(Debug, Clone)]
 pub struct CollectionOptions {
-    /// Filter and page.
-    pub query: ListQuery,
+    /// The page.
+    pub page: PageRequest,
+    /// The filter, if any.
+    pub filter: Option<Filter>,
     /// `$select`, when given.
     pub select: Option<Vec<&'static str>>,
 }
@@ -125,12 +148,22 @@ fn parse_select(
         .map(Some)
 }
 
-/// `status eq 'Value'`: the one filter these collections support.
-fn parse_filter(raw: &str) -> Result<ReviewStatus, ApiError> {
+/// `<property> eq 'Value'`: the one filter form these collections support.
+fn parse_filter(raw: &str, filterable: Filterable) -> Result<Filter, ApiError> {
+    let name = match filterable {
+        Filterable::Nothing => {
+            return Err(ApiError::invalid(
+                "invalidQueryOption",
+                "$filter is not supported on this collection.",
+            ));
+        }
+        Filterable::Status => "status",
+        Filterable::Decision => "decision",
+    };
     let unsupported = || {
         ApiError::invalid(
             "invalidQueryOption",
-            format!("$filter '{raw}' is not supported; use status eq '<status>'."),
+            format!("$filter '{raw}' is not supported; use {name} eq '<value>'."),
         )
     };
     let mut parts = raw.split_whitespace();
@@ -139,27 +172,36 @@ fn parse_filter(raw: &str) -> Result<ReviewStatus, ApiError> {
     else {
         return Err(unsupported());
     };
-    if !property.eq_ignore_ascii_case("status") || !operator.eq_ignore_ascii_case("eq") {
+    if !property.eq_ignore_ascii_case(name) || !operator.eq_ignore_ascii_case("eq") {
         return Err(unsupported());
     }
     let value = value
         .strip_prefix('\'')
         .and_then(|v| v.strip_suffix('\''))
         .ok_or_else(unsupported)?;
-    value.parse().map_err(|_| {
+    let unknown = || {
         ApiError::invalid(
             "invalidQueryOption",
-            format!("$filter compares status with '{value}', which is not a status value."),
+            format!("$filter compares {name} with '{value}', which is not a {name} value."),
         )
-    })
+    };
+    match filterable {
+        Filterable::Decision => value.parse().map(Filter::Decision).map_err(|_| unknown()),
+        _ => value.parse().map(Filter::Status).map_err(|_| unknown()),
+    }
 }
 
 impl CollectionOptions {
-    /// Parses `$filter`, `$top`, `$skip` and `$select` (over `properties`).
+    /// Parses `$filter` (as `filterable` allows), `$top`, `$skip` and
+    /// `$select` (over `properties`).
     ///
     /// # Errors
     /// 400 `invalidRequest` / `invalidQueryOption`, naming the option.
-    pub fn parse(raw: &RawOptions, properties: &'static [&'static str]) -> Result<Self, ApiError> {
+    pub fn parse(
+        raw: &RawOptions,
+        properties: &'static [&'static str],
+        filterable: Filterable,
+    ) -> Result<Self, ApiError> {
         only(raw, &["$filter", "$top", "$skip", "$select"])?;
         let top = option(raw, "$top")?
             .map(|v| {
@@ -185,16 +227,38 @@ impl CollectionOptions {
                 format!("$top must be between 1 and {}.", PageRequest::MAX_TOP),
             )
         })?;
-        let status = option(raw, "$filter")?.map(parse_filter).transpose()?;
+        let filter = option(raw, "$filter")?
+            .map(|f| parse_filter(f, filterable))
+            .transpose()?;
         Ok(Self {
-            query: ListQuery { status, page },
+            page,
+            filter,
             select: parse_select(option(raw, "$select")?, properties)?,
         })
     }
 
+    /// The page and status filter, for collections filtered on `status`.
+    pub fn list_query(&self) -> ListQuery {
+        ListQuery {
+            status: match self.filter {
+                Some(Filter::Status(status)) => Some(status),
+                _ => None,
+            },
+            page: self.page,
+        }
+    }
+
+    /// The decision filter, for decision item collections.
+    pub fn decision(&self) -> Option<Decision> {
+        match self.filter {
+            Some(Filter::Decision(decision)) => Some(decision),
+            _ => None,
+        }
+    }
+
     /// The link to the next page: this request's URL with `$skip` moved on.
     pub fn next_link(&self, root: &ServiceRoot, path: &str, raw: &RawOptions) -> String {
-        let next = self.query.page.next();
+        let next = self.page.next();
         let mut pairs: Vec<(&str, String)> = raw
             .iter()
             .filter(|(k, _)| !k.eq_ignore_ascii_case("$top") && !k.eq_ignore_ascii_case("$skip"))
@@ -287,13 +351,11 @@ mod tests {
                 ("$select", "id,Status"),
             ]),
             PROPS,
+            Filterable::Status,
         )
         .unwrap();
-        assert_eq!(options.query.status, Some(ReviewStatus::InProgress));
-        assert_eq!(
-            (options.query.page.top(), options.query.page.skip()),
-            (5, 10)
-        );
+        assert_eq!(options.list_query().status, Some(ReviewStatus::InProgress));
+        assert_eq!((options.page.top(), options.page.skip()), (5, 10));
         assert_eq!(options.select, Some(vec!["id", "status"]));
     }
 
@@ -314,7 +376,7 @@ mod tests {
             vec![("$top", "1"), ("$top", "2")],
         ] {
             assert!(
-                CollectionOptions::parse(&raw(&pairs), PROPS).is_err(),
+                CollectionOptions::parse(&raw(&pairs), PROPS, Filterable::Status).is_err(),
                 "{pairs:?}"
             );
         }
@@ -322,9 +384,20 @@ mod tests {
     }
 
     #[test]
+    fn each_collection_filters_only_on_its_own_property() {
+        let decision = raw(&[("$filter", "decision eq 'Deny'")]);
+        let options = CollectionOptions::parse(&decision, PROPS, Filterable::Decision).unwrap();
+        assert_eq!(options.decision(), Some(Decision::Deny));
+        assert!(CollectionOptions::parse(&decision, PROPS, Filterable::Status).is_err());
+        assert!(CollectionOptions::parse(&decision, PROPS, Filterable::Nothing).is_err());
+        let bad = raw(&[("$filter", "decision eq 'Maybe'")]);
+        assert!(CollectionOptions::parse(&bad, PROPS, Filterable::Decision).is_err());
+    }
+
+    #[test]
     fn the_next_link_keeps_the_other_options_and_moves_skip_on() {
         let pairs = raw(&[("$filter", "status eq 'Completed'"), ("$top", "2")]);
-        let options = CollectionOptions::parse(&pairs, PROPS).unwrap();
+        let options = CollectionOptions::parse(&pairs, PROPS, Filterable::Status).unwrap();
         let link = options.next_link(&ServiceRoot("http://h:1".into()), "/v1.0/x", &pairs);
         assert_eq!(
             link,

@@ -13,8 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 
+pub mod decisions;
+pub mod directory;
+
 /// Graph's timestamp form: RFC 3339, UTC, `Z`.
-fn timestamp(at: DateTime<Utc>) -> String {
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
@@ -69,6 +72,17 @@ pub struct IdentityDto {
     id: String,
     display_name: Option<String>,
     user_principal_name: Option<String>,
+}
+
+impl IdentityDto {
+    /// A decision item's person.
+    pub(crate) fn from_identity(i: &access_reviews_domain::decision::Identity) -> Self {
+        Self {
+            id: i.id.to_string(),
+            display_name: Some(i.display_name.clone()),
+            user_principal_name: Some(i.user_principal_name.clone()),
+        }
+    }
 }
 
 impl From<&Creator> for IdentityDto {
@@ -379,14 +393,14 @@ pub struct DefinitionBody {
     settings: Option<SettingsBody>,
 }
 
-fn missing(field: &str) -> ApiError {
+pub(crate) fn missing(field: &str) -> ApiError {
     ApiError::invalid(
         "missingProperty",
         format!("The property '{field}' is required."),
     )
 }
 
-fn invalid(field: &str, why: &str) -> ApiError {
+pub(crate) fn invalid(field: &str, why: &str) -> ApiError {
     ApiError::invalid(
         "invalidProperty",
         format!("The property '{field}' is invalid: {why}."),

@@ -25,12 +25,14 @@ pub enum DirectoryRole {
     SecurityReader,
     /// Global Reader (read only).
     GlobalReader,
+    /// Groups Administrator: manages groups, not access reviews.
+    GroupsAdministrator,
 }
 
 impl DirectoryRole {
     /// Whether the role may read any access review.
     pub const fn may_read(self) -> bool {
-        true
+        !matches!(self, Self::GroupsAdministrator)
     }
 
     /// Whether the role may create access reviews and act on any of them.
@@ -40,9 +42,31 @@ impl DirectoryRole {
             | Self::IdentityGovernanceAdministrator
             | Self::UserAdministrator
             | Self::PrivilegedRoleAdministrator => true,
-            Self::SecurityAdministrator | Self::SecurityReader | Self::GlobalReader => false,
+            Self::SecurityAdministrator
+            | Self::SecurityReader
+            | Self::GlobalReader
+            | Self::GroupsAdministrator => false,
         }
     }
+
+    /// Whether the role may change users (`User` objects) or groups.
+    pub const fn may_manage(self, kind: DirectoryKind) -> bool {
+        matches!(
+            (self, kind),
+            (Self::GlobalAdministrator, _)
+                | (Self::UserAdministrator, DirectoryKind::Users)
+                | (Self::GroupsAdministrator, DirectoryKind::Groups)
+        )
+    }
+}
+
+/// The two halves of the directory, for the roles that manage them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryKind {
+    /// Users and their managers.
+    Users,
+    /// Groups, their members and owners.
+    Groups,
 }
 
 /// The authenticated caller.
@@ -109,6 +133,15 @@ impl Actor {
     /// application's rights come from its app role alone.
     fn is_creator_of(&self, definition: &Definition) -> bool {
         matches!(self, Self::User { id, .. } if *id == definition.created_by.id)
+    }
+
+    /// Whether the caller may change this half of the directory: an
+    /// application by its app role alone, a user by a directory role.
+    pub fn may_manage(&self, kind: DirectoryKind) -> bool {
+        match self {
+            Self::User { roles, .. } => roles.iter().any(|r| r.may_manage(kind)),
+            Self::Application { .. } => true,
+        }
     }
 
     /// How the caller appears as `createdBy`.

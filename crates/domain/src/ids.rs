@@ -54,3 +54,7 @@ uuid_id!(
     /// service principal (the `oid` claim of a token).
     PrincipalId
 );
+uuid_id!(
+    /// Id of an `accessReviewInstanceDecisionItem`.
+    DecisionItemId
+);

@@ -11,16 +11,22 @@
 //! - [`definition`], [`instance`], [`stage`]: the entities and their
 //!   validated inputs; a stage's status is a state machine;
 //! - [`actor`]: who calls, and what their directory roles let them do;
+//! - [`directory`]: users and groups, who is reviewed and who reviews;
+//! - [`decision`]: decision items, decisions, reviewer rules and the
+//!   rule that carries items from one stage to the next;
 //! - [`stop`]: the transition a stage stop computes, committed as a whole;
 //! - [`ports`]: repository and clock ports;
 //! - [`use_cases`]: one struct per operation, each with a typed error.
 #![warn(missing_docs)]
 
 pub mod actor;
+pub mod decision;
 pub mod definition;
+pub mod directory;
 pub mod ids;
 pub mod instance;
 pub mod ports;
+pub mod queries;
 pub mod query;
 pub mod stage;
 pub mod status;

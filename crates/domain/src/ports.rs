@@ -4,10 +4,15 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use uuid::Uuid;
+
+use crate::decision::{Decision, DecisionItem, Review, ReviewerRules};
 use crate::definition::Definition;
-use crate::ids::{DefinitionId, InstanceId, PrincipalId, StageId};
+use crate::directory::{DirectoryObject, Group, Relation, User};
+use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
 use crate::instance::Instance;
-use crate::query::{ListQuery, Page};
+use crate::queries::MembershipQuery;
+use crate::query::{ListQuery, Page, PageRequest};
 use crate::stage::Stage;
 use crate::stop::StopTransition;
 
@@ -26,8 +31,28 @@ pub enum RepositoryError {
     Failed(#[source] BoxError),
 }
 
-/// A definition as created: its first instance, and that instance's first
-/// stage when the definition has stage settings.
+/// Where decisions are recorded: a stage of a multi-stage review, or the
+/// instance itself when the review has no stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// A stage.
+    Stage(StageId),
+    /// An instance without stages.
+    Instance(InstanceId),
+}
+
+impl Phase {
+    /// The id of the stage or instance.
+    pub fn id(self) -> Uuid {
+        match self {
+            Self::Stage(id) => id.as_uuid(),
+            Self::Instance(id) => id.as_uuid(),
+        }
+    }
+}
+
+/// A definition as created: its first instance, that instance's decision
+/// items, and its first stage when the definition has stage settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartedReview {
     /// The definition.
@@ -36,6 +61,19 @@ pub struct StartedReview {
     pub instance: Instance,
     /// The instance's first stage, if the definition has stages.
     pub first_stage: Option<Stage>,
+    /// One item per principal of the scope; all enter the first phase.
+    pub items: Vec<DecisionItem>,
+    /// Who reviews in the first phase (the first stage, or the instance).
+    pub first_reviewers: ReviewerRules,
+}
+
+impl StartedReview {
+    /// The phase the items start in.
+    pub fn first_phase(&self) -> Phase {
+        self.first_stage
+            .as_ref()
+            .map_or(Phase::Instance(self.instance.id), |s| Phase::Stage(s.id))
+    }
 }
 
 /// How a committed stop ended.
@@ -119,6 +157,198 @@ pub trait StageRepository: Send + Sync {
         &self,
         transition: &StopTransition,
     ) -> Result<StopOutcome, RepositoryError>;
+}
+
+/// What a directory write found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// Written.
+    Added,
+    /// It was there already; nothing written.
+    AlreadyPresent,
+}
+
+/// Stores users and groups.
+#[async_trait]
+pub trait DirectoryRepository: Send + Sync {
+    /// Stores a user.
+    ///
+    /// # Errors
+    /// MUST return [`Added::AlreadyPresent`], writing nothing, when a user
+    /// with the same user principal name (case-insensitively) exists.
+    async fn create_user(&self, user: &User) -> Result<Added, RepositoryError>;
+
+    /// The user, if any.
+    async fn user(&self, id: PrincipalId) -> Result<Option<User>, RepositoryError>;
+
+    /// A page of users, oldest first.
+    async fn users(&self, page: PageRequest) -> Result<Page<User>, RepositoryError>;
+
+    /// Stores a group.
+    async fn create_group(&self, group: &Group) -> Result<(), RepositoryError>;
+
+    /// The group, if any.
+    async fn group(&self, id: PrincipalId) -> Result<Option<Group>, RepositoryError>;
+
+    /// A page of groups, oldest first.
+    async fn groups(&self, page: PageRequest) -> Result<Page<Group>, RepositoryError>;
+
+    /// The user or group with this id, if any.
+    async fn object(&self, id: PrincipalId) -> Result<Option<DirectoryObject>, RepositoryError>;
+
+    /// Adds `object` (which exists) to the group's members or owners.
+    async fn add(
+        &self,
+        group: PrincipalId,
+        relation: Relation,
+        object: PrincipalId,
+    ) -> Result<Added, RepositoryError>;
+
+    /// Removes a member; false when it was not one.
+    async fn remove_member(
+        &self,
+        group: PrincipalId,
+        member: PrincipalId,
+    ) -> Result<bool, RepositoryError>;
+
+    /// A page of the group's direct members or owners, in the order added.
+    async fn related(
+        &self,
+        group: PrincipalId,
+        relation: Relation,
+        page: PageRequest,
+    ) -> Result<Page<DirectoryObject>, RepositoryError>;
+
+    /// A page of every member of the group and of the groups nested in it,
+    /// each once; cycles end the walk.
+    async fn transitive_members(
+        &self,
+        group: PrincipalId,
+        page: PageRequest,
+    ) -> Result<Page<DirectoryObject>, RepositoryError>;
+
+    /// All users a membership query names (direct or transitive), each once,
+    /// in a stable order.
+    async fn member_users(&self, query: MembershipQuery) -> Result<Vec<User>, RepositoryError>;
+
+    /// All users that own the group.
+    async fn owner_users(&self, group: PrincipalId) -> Result<Vec<User>, RepositoryError>;
+
+    /// Sets the user's manager (both exist).
+    async fn set_manager(
+        &self,
+        user: PrincipalId,
+        manager: PrincipalId,
+    ) -> Result<(), RepositoryError>;
+
+    /// The user's manager, if any.
+    async fn manager(&self, user: PrincipalId) -> Result<Option<User>, RepositoryError>;
+}
+
+/// An item as it entered a phase, with the principal's manager as resolved
+/// then (for `./manager` reviewers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhaseItem {
+    /// The item, showing its latest decision.
+    pub item: DecisionItem,
+    /// The principal's manager when the item entered the phase.
+    pub manager: Option<PrincipalId>,
+}
+
+/// Which decision items a list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemScope {
+    /// All of the instance's items.
+    Instance(InstanceId),
+    /// The items that entered this phase.
+    Phase(Phase),
+}
+
+/// What a decision list asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DecisionQuery {
+    /// Only items whose latest decision is this.
+    pub decision: Option<Decision>,
+    /// Only items this person reviews (in the listed phase, or in any phase
+    /// of the instance).
+    pub reviewer: Option<PrincipalId>,
+    /// Which page.
+    pub page: PageRequest,
+}
+
+/// How a decision write ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordOutcome {
+    /// Written.
+    Recorded,
+    /// The phase was not `InProgress` when the write was attempted (a stop
+    /// committed first); nothing was written.
+    NotInProgress,
+}
+
+/// Stores decision items and the decisions recorded on them.
+#[async_trait]
+pub trait DecisionRepository: Send + Sync {
+    /// Who reviews in this phase; `None` if the phase does not exist.
+    async fn rules(&self, phase: Phase) -> Result<Option<ReviewerRules>, RepositoryError>;
+
+    /// The item in the phase, if it entered that phase.
+    async fn phase_item(
+        &self,
+        phase: Phase,
+        item: DecisionItemId,
+    ) -> Result<Option<PhaseItem>, RepositoryError>;
+
+    /// Every item that entered the phase.
+    async fn phase_items(&self, phase: Phase) -> Result<Vec<PhaseItem>, RepositoryError>;
+
+    /// The instance's item, if any.
+    async fn item(
+        &self,
+        instance: InstanceId,
+        item: DecisionItemId,
+    ) -> Result<Option<DecisionItem>, RepositoryError>;
+
+    /// A page of items, oldest first.
+    ///
+    /// # Errors
+    /// With [`DecisionQuery::reviewer`], MUST apply [`ReviewerRules::reviews`]
+    /// exactly.
+    async fn list(
+        &self,
+        scope: ItemScope,
+        query: DecisionQuery,
+    ) -> Result<Page<DecisionItem>, RepositoryError>;
+
+    /// The phases of the instance in which `who` reviews at least one item.
+    async fn phases_reviewed_by(
+        &self,
+        instance: InstanceId,
+        who: PrincipalId,
+    ) -> Result<Vec<Phase>, RepositoryError>;
+
+    /// Records `review` on each item in the phase: kept in the history of
+    /// the phase and shown as the items' latest decision.
+    ///
+    /// # Errors
+    /// MUST write nothing and return [`RecordOutcome::NotInProgress`] when
+    /// the phase is not `InProgress` at the time of the write, and MUST
+    /// serialise with [`StageRepository::commit_stop`], so that a decision
+    /// is either committed before a stop (and carried over by it) or refused.
+    async fn record(
+        &self,
+        phase: Phase,
+        items: &[DecisionItemId],
+        review: &Review,
+    ) -> Result<RecordOutcome, RepositoryError>;
+
+    /// Clears the latest decision of every item of the instance (the
+    /// history stays).
+    ///
+    /// # Errors
+    /// MUST write nothing and return [`RecordOutcome::NotInProgress`] when
+    /// the instance is not `InProgress` at the time of the write.
+    async fn reset(&self, instance: InstanceId) -> Result<RecordOutcome, RepositoryError>;
 }
 
 /// The time. A port so that tests control it.

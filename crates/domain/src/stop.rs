@@ -4,24 +4,28 @@
 use chrono::{DateTime, Utc};
 
 use crate::actor::Actor;
-use crate::definition::{Definition, MoveDecision};
+use crate::decision::{MoveRule, ReviewerRules};
+use crate::definition::Definition;
 use crate::ids::{DefinitionId, PrincipalId, StageId};
 use crate::instance::Instance;
 use crate::stage::{Stage, StageNotInProgress};
 use crate::status::ReviewStatus;
 
-/// Which decision items follow a stop into the stage it creates. The rule is
-/// the stopped stage's `decisionsThatWillMoveToNextStage`; `None` moves every
-/// item. Decision items arrive with the directory; the adapter applies this
-/// rule inside the stop's transaction.
+/// Which decision items follow a stop into the stage it creates: those of
+/// the stopped stage whose latest decision the stopped stage's
+/// `decisionsThatWillMoveToNextStage` lets through. The adapter applies
+/// [`MoveRule`] inside the stop's transaction, after decisions racing the
+/// stop have committed or been refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CarryOver {
     /// The stage that was stopped.
     pub from: StageId,
     /// The stage that was created.
     pub to: StageId,
-    /// The decisions that move; `None` means all.
-    pub moving: Option<Vec<MoveDecision>>,
+    /// Which items move.
+    pub rule: MoveRule,
+    /// Who reviews in the created stage, resolved now.
+    pub reviewers: ReviewerRules,
 }
 
 /// The audit trail's record of one stop.
@@ -72,6 +76,20 @@ pub enum StopRefused {
 }
 
 impl StopTransition {
+    /// The settings of the stage a stop of `stage` would create, if any:
+    /// the first not yet created whose `dependsOn` includes it. Lets the
+    /// caller resolve that stage's reviewers before planning.
+    pub fn next_settings<'a>(
+        definition: &'a Definition,
+        stages: &[Stage],
+        stage: &Stage,
+    ) -> Option<&'a crate::definition::StageSettings> {
+        definition.spec.stage_plan.stages().iter().find(|settings| {
+            !stages.iter().any(|s| s.key == settings.stage_id)
+                && settings.depends_on.contains(&stage.key)
+        })
+    }
+
     /// Plans the stop of `stage_id` at `now`, following Graph: the stage
     /// becomes `Completed`; every stage of the plan not yet created whose
     /// `dependsOn` stages are now all `Completed` is created `InProgress`;
@@ -79,6 +97,9 @@ impl StopTransition {
     /// instance completes.
     ///
     /// `stages` are all the stages the instance has so far.
+    ///
+    /// `next_reviewers` resolves the reviewers of the stage the stop
+    /// creates; it is called only when one is created.
     pub fn plan(
         definition: &Definition,
         instance: &Instance,
@@ -86,6 +107,7 @@ impl StopTransition {
         stage_id: StageId,
         actor: &Actor,
         now: DateTime<Utc>,
+        next_reviewers: ReviewerRules,
     ) -> Result<Self, StopRefused> {
         let mut stopped = stages
             .iter()
@@ -120,11 +142,14 @@ impl StopTransition {
         let carry_over = started.as_ref().map(|next| CarryOver {
             from: stopped.id,
             to: next.id,
-            moving: definition
-                .spec
-                .stage_plan
-                .get(&stopped.key)
-                .and_then(|s| s.decisions_that_will_move_to_next_stage.clone()),
+            rule: MoveRule(
+                definition
+                    .spec
+                    .stage_plan
+                    .get(&stopped.key)
+                    .and_then(|s| s.decisions_that_will_move_to_next_stage.clone()),
+            ),
+            reviewers: next_reviewers,
         });
 
         let others_running = stages

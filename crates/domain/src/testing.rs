@@ -2,19 +2,24 @@
 //! adapter. They keep the ports' contracts (all-or-nothing writes, the
 //! guarded stop) so tests written against them hold for the real adapter.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::decision::{Decision, DecisionItem, Review, ReviewerRules};
 use crate::definition::Definition;
-use crate::ids::{DefinitionId, InstanceId, PrincipalId, StageId};
+use crate::directory::{DirectoryObject, Group, Relation, User};
+use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
 use crate::instance::Instance;
 use crate::ports::{
-    Clock, DefinitionRepository, InstanceRepository, RepositoryError, StageRepository,
-    StartedReview, StopOutcome,
+    Added, Clock, DecisionQuery, DecisionRepository, DefinitionRepository, DirectoryRepository,
+    InstanceRepository, ItemScope, Phase, PhaseItem, RecordOutcome, RepositoryError,
+    StageRepository, StartedReview, StopOutcome,
 };
-use crate::query::{ListQuery, Page};
+use crate::queries::MembershipQuery;
+use crate::query::{ListQuery, Page, PageRequest};
 use crate::stage::Stage;
 use crate::status::ReviewStatus;
 use crate::stop::{StopAudit, StopTransition};
@@ -25,6 +30,109 @@ struct Store {
     instances: Vec<Instance>,
     stages: Vec<Stage>,
     audit: Vec<StopAudit>,
+    users: Vec<User>,
+    managers: HashMap<PrincipalId, PrincipalId>,
+    groups: Vec<Group>,
+    relations: Vec<(PrincipalId, Relation, PrincipalId)>,
+    items: Vec<DecisionItem>,
+    phases: Vec<(Phase, InstanceId, ReviewerRules)>,
+    phase_items: Vec<(Phase, DecisionItemId, Option<PrincipalId>)>,
+    history: Vec<(Phase, DecisionItemId, Review)>,
+}
+
+impl Store {
+    fn object(&self, id: PrincipalId) -> Option<DirectoryObject> {
+        self.users
+            .iter()
+            .find(|u| u.id == id)
+            .cloned()
+            .map(DirectoryObject::User)
+            .or_else(|| {
+                self.groups
+                    .iter()
+                    .find(|g| g.id == id)
+                    .cloned()
+                    .map(DirectoryObject::Group)
+            })
+    }
+
+    fn related(&self, group: PrincipalId, relation: Relation) -> Vec<DirectoryObject> {
+        self.relations
+            .iter()
+            .filter(|(g, r, _)| *g == group && *r == relation)
+            .filter_map(|(_, _, o)| self.object(*o))
+            .collect()
+    }
+
+    fn transitive(&self, group: PrincipalId) -> Vec<DirectoryObject> {
+        let mut seen = HashSet::from([group]);
+        let mut queue = vec![group];
+        let mut found = Vec::new();
+        while let Some(next) = queue.pop() {
+            for object in self.related(next, Relation::Members) {
+                if seen.insert(object.id()) {
+                    if let DirectoryObject::Group(g) = &object {
+                        queue.push(g.id);
+                    }
+                    found.push(object);
+                }
+            }
+        }
+        found
+    }
+
+    fn enter(
+        &mut self,
+        phase: Phase,
+        instance: InstanceId,
+        rules: ReviewerRules,
+        items: &[DecisionItemId],
+    ) {
+        self.phases.push((phase, instance, rules));
+        for item in items {
+            let principal = self
+                .items
+                .iter()
+                .find(|i| i.id == *item)
+                .map(|i| i.principal.id);
+            let manager = principal.and_then(|p| self.managers.get(&p).copied());
+            self.phase_items.push((phase, *item, manager));
+        }
+    }
+
+    fn phase_status(&self, phase: Phase) -> Option<ReviewStatus> {
+        match phase {
+            Phase::Stage(id) => self.stages.iter().find(|s| s.id == id).map(Stage::status),
+            Phase::Instance(id) => self
+                .instances
+                .iter()
+                .find(|i| i.id == id)
+                .map(Instance::status),
+        }
+    }
+
+    fn phase_entries(&self, phase: Phase) -> Vec<PhaseItem> {
+        self.phase_items
+            .iter()
+            .filter(|(p, _, _)| *p == phase)
+            .filter_map(|(_, item, manager)| {
+                self.items
+                    .iter()
+                    .find(|i| i.id == *item)
+                    .map(|i| PhaseItem {
+                        item: i.clone(),
+                        manager: *manager,
+                    })
+            })
+            .collect()
+    }
+
+    fn rules(&self, phase: Phase) -> Option<ReviewerRules> {
+        self.phases
+            .iter()
+            .find(|(p, _, _)| *p == phase)
+            .map(|(_, _, r)| r.clone())
+    }
 }
 
 /// A repository in memory, implementing every repository port.
@@ -107,6 +215,14 @@ impl DefinitionRepository for InMemoryRepository {
         store.definitions.push(review.definition.clone());
         store.instances.push(review.instance.clone());
         store.stages.extend(review.first_stage.clone());
+        store.items.extend(review.items.iter().cloned());
+        let ids: Vec<_> = review.items.iter().map(|i| i.id).collect();
+        store.enter(
+            review.first_phase(),
+            review.instance.id,
+            review.first_reviewers.clone(),
+            &ids,
+        );
         Ok(())
     }
 
@@ -219,6 +335,20 @@ impl StageRepository for InMemoryRepository {
         };
         *stage = transition.stopped.clone();
         store.stages.extend(transition.started.clone());
+        if let Some(carry) = &transition.carry_over {
+            let moving: Vec<_> = store
+                .phase_entries(Phase::Stage(carry.from))
+                .into_iter()
+                .filter(|e| carry.rule.moves(e.item.decision(), e.item.recommendation))
+                .map(|e| e.item.id)
+                .collect();
+            store.enter(
+                Phase::Stage(carry.to),
+                transition.instance.id,
+                carry.reviewers.clone(),
+                &moving,
+            );
+        }
         if let Some(instance) = store
             .instances
             .iter_mut()
@@ -237,6 +367,288 @@ impl StageRepository for InMemoryRepository {
         }
         store.audit.push(transition.audit.clone());
         Ok(StopOutcome::Committed)
+    }
+}
+
+fn page_of<T: Clone>(items: &[T], page: PageRequest) -> Page<T> {
+    self::page(items.iter(), ListQuery { status: None, page })
+}
+
+#[async_trait]
+impl DirectoryRepository for InMemoryRepository {
+    async fn create_user(&self, user: &User) -> Result<Added, RepositoryError> {
+        let mut store = self.store()?;
+        let upn = user.user_principal_name.to_lowercase();
+        if store
+            .users
+            .iter()
+            .any(|u| u.user_principal_name.to_lowercase() == upn)
+        {
+            return Ok(Added::AlreadyPresent);
+        }
+        store.users.push(user.clone());
+        Ok(Added::Added)
+    }
+
+    async fn user(&self, id: PrincipalId) -> Result<Option<User>, RepositoryError> {
+        Ok(self.store()?.users.iter().find(|u| u.id == id).cloned())
+    }
+
+    async fn users(&self, page: PageRequest) -> Result<Page<User>, RepositoryError> {
+        Ok(page_of(&self.store()?.users, page))
+    }
+
+    async fn create_group(&self, group: &Group) -> Result<(), RepositoryError> {
+        self.store()?.groups.push(group.clone());
+        Ok(())
+    }
+
+    async fn group(&self, id: PrincipalId) -> Result<Option<Group>, RepositoryError> {
+        Ok(self.store()?.groups.iter().find(|g| g.id == id).cloned())
+    }
+
+    async fn groups(&self, page: PageRequest) -> Result<Page<Group>, RepositoryError> {
+        Ok(page_of(&self.store()?.groups, page))
+    }
+
+    async fn object(&self, id: PrincipalId) -> Result<Option<DirectoryObject>, RepositoryError> {
+        Ok(self.store()?.object(id))
+    }
+
+    async fn add(
+        &self,
+        group: PrincipalId,
+        relation: Relation,
+        object: PrincipalId,
+    ) -> Result<Added, RepositoryError> {
+        let mut store = self.store()?;
+        let entry = (group, relation, object);
+        if store.relations.contains(&entry) {
+            return Ok(Added::AlreadyPresent);
+        }
+        store.relations.push(entry);
+        Ok(Added::Added)
+    }
+
+    async fn remove_member(
+        &self,
+        group: PrincipalId,
+        member: PrincipalId,
+    ) -> Result<bool, RepositoryError> {
+        let mut store = self.store()?;
+        let before = store.relations.len();
+        store
+            .relations
+            .retain(|e| *e != (group, Relation::Members, member));
+        Ok(store.relations.len() < before)
+    }
+
+    async fn related(
+        &self,
+        group: PrincipalId,
+        relation: Relation,
+        page: PageRequest,
+    ) -> Result<Page<DirectoryObject>, RepositoryError> {
+        Ok(page_of(&self.store()?.related(group, relation), page))
+    }
+
+    async fn transitive_members(
+        &self,
+        group: PrincipalId,
+        page: PageRequest,
+    ) -> Result<Page<DirectoryObject>, RepositoryError> {
+        Ok(page_of(&self.store()?.transitive(group), page))
+    }
+
+    async fn member_users(&self, query: MembershipQuery) -> Result<Vec<User>, RepositoryError> {
+        let store = self.store()?;
+        let objects = if query.transitive {
+            store.transitive(query.group)
+        } else {
+            store.related(query.group, Relation::Members)
+        };
+        Ok(objects
+            .into_iter()
+            .filter_map(|o| match o {
+                DirectoryObject::User(u) => Some(u),
+                DirectoryObject::Group(_) => None,
+            })
+            .collect())
+    }
+
+    async fn owner_users(&self, group: PrincipalId) -> Result<Vec<User>, RepositoryError> {
+        Ok(self
+            .store()?
+            .related(group, Relation::Owners)
+            .into_iter()
+            .filter_map(|o| match o {
+                DirectoryObject::User(u) => Some(u),
+                DirectoryObject::Group(_) => None,
+            })
+            .collect())
+    }
+
+    async fn set_manager(
+        &self,
+        user: PrincipalId,
+        manager: PrincipalId,
+    ) -> Result<(), RepositoryError> {
+        self.store()?.managers.insert(user, manager);
+        Ok(())
+    }
+
+    async fn manager(&self, user: PrincipalId) -> Result<Option<User>, RepositoryError> {
+        let store = self.store()?;
+        Ok(store
+            .managers
+            .get(&user)
+            .and_then(|m| store.users.iter().find(|u| u.id == *m))
+            .cloned())
+    }
+}
+
+#[async_trait]
+impl DecisionRepository for InMemoryRepository {
+    async fn rules(&self, phase: Phase) -> Result<Option<ReviewerRules>, RepositoryError> {
+        Ok(self.store()?.rules(phase))
+    }
+
+    async fn phase_item(
+        &self,
+        phase: Phase,
+        item: DecisionItemId,
+    ) -> Result<Option<PhaseItem>, RepositoryError> {
+        Ok(self
+            .store()?
+            .phase_entries(phase)
+            .into_iter()
+            .find(|e| e.item.id == item))
+    }
+
+    async fn phase_items(&self, phase: Phase) -> Result<Vec<PhaseItem>, RepositoryError> {
+        Ok(self.store()?.phase_entries(phase))
+    }
+
+    async fn item(
+        &self,
+        instance: InstanceId,
+        item: DecisionItemId,
+    ) -> Result<Option<DecisionItem>, RepositoryError> {
+        Ok(self
+            .store()?
+            .items
+            .iter()
+            .find(|i| i.id == item && i.instance_id == instance)
+            .cloned())
+    }
+
+    async fn list(
+        &self,
+        scope: ItemScope,
+        query: DecisionQuery,
+    ) -> Result<Page<DecisionItem>, RepositoryError> {
+        let store = self.store()?;
+        let phases: Vec<Phase> = match scope {
+            ItemScope::Phase(phase) => vec![phase],
+            ItemScope::Instance(instance) => store
+                .phases
+                .iter()
+                .filter(|(_, i, _)| *i == instance)
+                .map(|(p, _, _)| *p)
+                .collect(),
+        };
+        let reviews = |item: &DecisionItem| {
+            query.reviewer.is_none_or(|who| {
+                phases.iter().any(|phase| {
+                    let rules = store.rules(*phase).unwrap_or_default();
+                    store
+                        .phase_items
+                        .iter()
+                        .filter(|(p, i, _)| p == phase && *i == item.id)
+                        .any(|(_, _, manager)| rules.reviews(who, item.principal.id, *manager))
+                })
+            })
+        };
+        let in_scope = |item: &DecisionItem| match scope {
+            ItemScope::Instance(instance) => item.instance_id == instance,
+            ItemScope::Phase(phase) => store
+                .phase_items
+                .iter()
+                .any(|(p, i, _)| *p == phase && *i == item.id),
+        };
+        let matching: Vec<DecisionItem> = store
+            .items
+            .iter()
+            .filter(|i| in_scope(i))
+            .filter(|i| query.decision.is_none_or(|d| d == i.decision()))
+            .filter(|i| reviews(i))
+            .cloned()
+            .collect();
+        Ok(page_of(&matching, query.page))
+    }
+
+    async fn phases_reviewed_by(
+        &self,
+        instance: InstanceId,
+        who: PrincipalId,
+    ) -> Result<Vec<Phase>, RepositoryError> {
+        let store = self.store()?;
+        Ok(store
+            .phases
+            .iter()
+            .filter(|(_, i, _)| *i == instance)
+            .filter(|(phase, _, rules)| {
+                store
+                    .phase_entries(*phase)
+                    .iter()
+                    .any(|e| rules.reviews(who, e.item.principal.id, e.manager))
+            })
+            .map(|(p, _, _)| *p)
+            .collect())
+    }
+
+    async fn record(
+        &self,
+        phase: Phase,
+        items: &[DecisionItemId],
+        review: &Review,
+    ) -> Result<RecordOutcome, RepositoryError> {
+        let mut store = self.store()?;
+        if store.phase_status(phase) != Some(ReviewStatus::InProgress) {
+            return Ok(RecordOutcome::NotInProgress);
+        }
+        for id in items {
+            if let Some(item) = store.items.iter_mut().find(|i| i.id == *id) {
+                item.latest = Some(review.clone());
+            }
+            store.history.push((phase, *id, review.clone()));
+        }
+        Ok(RecordOutcome::Recorded)
+    }
+
+    async fn reset(&self, instance: InstanceId) -> Result<RecordOutcome, RepositoryError> {
+        let mut store = self.store()?;
+        if store.phase_status(Phase::Instance(instance)) != Some(ReviewStatus::InProgress) {
+            return Ok(RecordOutcome::NotInProgress);
+        }
+        for item in store.items.iter_mut().filter(|i| i.instance_id == instance) {
+            item.latest = None;
+        }
+        Ok(RecordOutcome::Recorded)
+    }
+}
+
+impl InMemoryRepository {
+    /// Every decision recorded so far, oldest first: the phase, the item and
+    /// the decision.
+    pub fn history(&self) -> Vec<(Phase, DecisionItemId, Decision)> {
+        self.store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .history
+            .iter()
+            .map(|(p, i, r)| (*p, *i, r.decision))
+            .collect()
     }
 }
 

@@ -17,7 +17,7 @@ pub(crate) fn map_sqlx(error: sqlx::Error) -> RepositoryError {
 
 /// Stored data that does not make a valid domain value: a bug or a manual
 /// edit, never the client's fault.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("stored {what} is invalid")]
 pub(crate) struct CorruptRow {
     pub(crate) what: &'static str,
@@ -27,4 +27,10 @@ impl From<CorruptRow> for RepositoryError {
     fn from(error: CorruptRow) -> Self {
         RepositoryError::Failed(Box::new(error))
     }
+}
+
+/// Whether the error is a violation of the named unique constraint or index.
+pub(crate) fn is_unique_violation(error: &sqlx::Error, constraint: &str) -> bool {
+    matches!(error, sqlx::Error::Database(db)
+        if db.is_unique_violation() && db.constraint() == Some(constraint))
 }

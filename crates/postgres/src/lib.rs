@@ -7,6 +7,8 @@
 //!   Writes that touch several rows are one transaction; the stop is guarded
 //!   so that of concurrent stops exactly one commits.
 
+mod decisions;
+mod directory;
 mod error;
 mod records;
 mod repository;

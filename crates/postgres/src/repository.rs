@@ -1,10 +1,12 @@
 //! [`PgRepository`]: the repository ports over a PostgreSQL pool.
 
+use access_reviews_domain::decision::Decision;
 use access_reviews_domain::definition::{
     Creator, Definition, DisplayName, NewDefinition, QueryScope, StageKey,
 };
 use access_reviews_domain::ids::{DefinitionId, InstanceId, PrincipalId, StageId};
 use access_reviews_domain::instance::Instance;
+use access_reviews_domain::ports::Phase;
 use access_reviews_domain::ports::{
     DefinitionRepository, InstanceRepository, RepositoryError, StageRepository, StartedReview,
     StopOutcome,
@@ -12,13 +14,14 @@ use access_reviews_domain::ports::{
 use access_reviews_domain::query::{ListQuery, Page};
 use access_reviews_domain::stage::Stage;
 use access_reviews_domain::status::ReviewStatus;
-use access_reviews_domain::stop::StopTransition;
+use access_reviews_domain::stop::{CarryOver, StopTransition};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::decisions::{enter_all, insert_items, insert_phase};
 use crate::error::{CorruptRow, map_sqlx};
 use crate::records::{
     QueryScopeRecord, SettingsRecord, StageSettingsRecord, plan_from_records, plan_to_records,
@@ -35,6 +38,10 @@ impl PgRepository {
     /// Wraps a pool whose database has [`crate::MIGRATOR`] applied.
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
+    }
+
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
     }
 
     /// Whether the database answers a trivial query; for readiness probes.
@@ -202,6 +209,42 @@ async fn insert_stage(conn: &mut PgConnection, stage: &Stage) -> Result<(), Repo
     Ok(())
 }
 
+/// Creates the next stage's phase and moves into it, in one statement, the
+/// items of the stopped stage that the rule lets through, judged on their
+/// latest decision as committed now (decisions racing the stop have either
+/// committed, holding the stage's row, or will find it completed).
+async fn carry_over(
+    conn: &mut PgConnection,
+    carry: &CarryOver,
+    instance: InstanceId,
+) -> Result<(), RepositoryError> {
+    let next = Phase::Stage(carry.to);
+    insert_phase(conn, next, instance, &carry.reviewers).await?;
+    let decisions: Vec<&str> = carry
+        .rule
+        .decisions()
+        .into_iter()
+        .map(Decision::as_str)
+        .collect();
+    sqlx::query(
+        "INSERT INTO phase_items (phase_id, item_id, manager_id) \
+         SELECT $1, i.id, u.manager_id FROM phase_items p \
+         JOIN decision_items i ON i.id = p.item_id \
+         LEFT JOIN directory_users u ON u.id = i.principal_id \
+         WHERE p.phase_id = $2 AND ($3 OR coalesce(i.decision, 'NotReviewed') = ANY($4::text[]) \
+         OR ($5 AND i.decision = i.recommendation))",
+    )
+    .bind(next.id())
+    .bind(carry.from.as_uuid())
+    .bind(carry.rule.moves_all())
+    .bind(decisions)
+    .bind(carry.rule.follows_recommendation())
+    .execute(conn)
+    .await
+    .map_err(map_sqlx)?;
+    Ok(())
+}
+
 #[async_trait]
 impl DefinitionRepository for PgRepository {
     async fn create(&self, review: &StartedReview) -> Result<(), RepositoryError> {
@@ -253,6 +296,10 @@ impl DefinitionRepository for PgRepository {
         if let Some(stage) = &review.first_stage {
             insert_stage(&mut tx, stage).await?;
         }
+        let phase = review.first_phase();
+        insert_phase(&mut tx, phase, instance.id, &review.first_reviewers).await?;
+        insert_items(&mut tx, instance.id, &review.items).await?;
+        enter_all(&mut tx, phase, instance.id).await?;
         tx.commit().await.map_err(map_sqlx)
     }
 
@@ -419,6 +466,9 @@ impl StageRepository for PgRepository {
 
         if let Some(next) = &transition.started {
             insert_stage(&mut tx, next).await?;
+        }
+        if let Some(carry) = &transition.carry_over {
+            carry_over(&mut tx, carry, transition.instance.id).await?;
         }
 
         let instance = &transition.instance;

@@ -10,9 +10,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use access_reviews_api::{AppState, Readiness, TokenVerifier};
+use access_reviews_api::{AppState, Readiness, TokenVerifier, UseCases};
 use access_reviews_domain::ports::Clock;
-use access_reviews_domain::use_cases::{CreateDefinition, ReadReviews, StopStage};
+use access_reviews_domain::use_cases::{
+    CreateDefinition, Decisions, ManageDirectory, ReadReviews, StopStage,
+};
 use access_reviews_postgres::{MIGRATOR, PgRepository};
 use anyhow::Context;
 use async_trait::async_trait;
@@ -91,20 +93,31 @@ impl Application {
         )
         .context("AUTH_HS256_SECRET is unusable")?;
 
-        let repository = Arc::new(PgRepository::new(pool.clone()));
+        // One adapter implements every port.
+        let repo = Arc::new(PgRepository::new(pool.clone()));
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let state = AppState::new(
-            CreateDefinition::new(repository.clone(), clock.clone()),
-            StopStage::new(
-                repository.clone(),
-                repository.clone(),
-                repository.clone(),
+        let use_cases = UseCases {
+            create: CreateDefinition::new(repo.clone(), repo.clone(), clock.clone()),
+            stop: StopStage::new(
+                repo.clone(),
+                repo.clone(),
+                repo.clone(),
+                repo.clone(),
+                clock.clone(),
+            ),
+            read: ReadReviews::new(repo.clone(), repo.clone(), repo.clone(), repo.clone()),
+            decisions: Decisions::new(
+                repo.clone(),
+                repo.clone(),
+                repo.clone(),
+                repo.clone(),
+                repo.clone(),
                 clock,
             ),
-            ReadReviews::new(repository.clone(), repository.clone(), repository.clone()),
-            tokens,
-            Arc::new(DatabaseReadiness(PgRepository::new(pool.clone()))),
-        );
+            directory: ManageDirectory::new(repo.clone()),
+        };
+        let readiness = Arc::new(DatabaseReadiness(PgRepository::new(pool.clone())));
+        let state = AppState::new(use_cases, tokens, readiness);
         Ok(Self {
             listener,
             router: access_reviews_api::router(state),

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 const DEFINITIONS: &str = "/v1.0/identityGovernance/accessReviews/definitions";
 const GOVERNANCE_ADMIN: &str = "45d8d3c5-c802-45c6-b32a-1d70b5e1e86e";
+const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
 
 fn settings(database_url: &str) -> HashMap<&'static str, String> {
     HashMap::from([
@@ -87,14 +88,97 @@ impl TestApp {
     }
 
     async fn post(&self, path: &str, body: Option<Value>) -> reqwest::Response {
+        self.send_as(reqwest::Method::POST, path, &self.admin(), body)
+            .await
+    }
+
+    async fn send_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
         let mut request = self
             .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(self.admin());
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
         if let Some(body) = body {
             request = request.json(&body);
         }
         request.send().await.unwrap()
+    }
+
+    /// A delegated token for this user, with the given scopes and no role.
+    fn token_of(&self, oid: &str, scp: &str) -> String {
+        mint(
+            &self.auth,
+            &TokenRequest {
+                scp: Some(scp.into()),
+                roles: vec![],
+                oid: Uuid::parse_str(oid).unwrap(),
+                wids: vec![],
+                name: None,
+                ttl_seconds: 600,
+            },
+        )
+        .unwrap()
+    }
+
+    fn directory_admin(&self) -> String {
+        mint(
+            &self.auth,
+            &TokenRequest {
+                scp: Some("Directory.ReadWrite.All".into()),
+                roles: vec![],
+                oid: Uuid::new_v4(),
+                wids: vec![GLOBAL_ADMIN.into()],
+                name: None,
+                ttl_seconds: 600,
+            },
+        )
+        .unwrap()
+    }
+
+    async fn create(&self, collection: &str, body: Value) -> String {
+        let response = self
+            .send_as(
+                reqwest::Method::POST,
+                &format!("/v1.0/{collection}"),
+                &self.directory_admin(),
+                Some(body),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn user(&self, name: &str) -> String {
+        self.create(
+            "users",
+            json!({"accountEnabled": true, "displayName": name, "mailNickname": name,
+                   "userPrincipalName": format!("{name}@contoso.test"),
+                   "passwordProfile": {"password": "Secret-1234"}}),
+        )
+        .await
+    }
+
+    async fn group(&self, name: &str) -> String {
+        self.create(
+            "groups",
+            json!({"displayName": name, "mailEnabled": false, "mailNickname": name, "securityEnabled": true}),
+        )
+        .await
+    }
+
+    async fn reference(&self, method: reqwest::Method, path: &str, id: &str) {
+        let body =
+            json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{id}")});
+        let response = self
+            .send_as(method, path, &self.directory_admin(), Some(body))
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
     }
 
     async fn stages(&self, instance_path: &str) -> Vec<Value> {
@@ -111,15 +195,17 @@ impl TestApp {
 
     /// Creates a three-stage review; returns its definition and instance paths.
     async fn three_stage_review(&self) -> (String, String) {
+        let reviewer = self.user("reviewer").await;
         let stage = |id: &str, depends_on: &[&str]| {
             json!({"stageId": id, "dependsOn": depends_on, "durationInDays": 2,
                    "recommendationsEnabled": false,
-                   "reviewers": [{"query": "/users/398164b1-5196-49dd-ada2-364b49f99b27", "queryType": "MicrosoftGraph"}]})
+                   "reviewers": [{"query": format!("/users/{reviewer}"), "queryType": "MicrosoftGraph"}]})
         };
+        let group = self.group("finance").await;
         let body = json!({
             "displayName": "Quarterly finance review",
             "scope": {"@odata.type": "#microsoft.graph.accessReviewQueryScope",
-                      "query": "/groups/02f3bafb-448c-487c-88c2-5fd65ce49a41/transitiveMembers",
+                      "query": format!("/groups/{group}/transitiveMembers"),
                       "queryType": "MicrosoftGraph"},
             "stageSettings": [stage("1", &[]), stage("2", &["1"]), stage("3", &["2"])],
             "settings": {"instanceDurationInDays": 6}
@@ -327,4 +413,233 @@ async fn the_binary_migrates_mints_tokens_and_refuses_incomplete_configuration()
         stderr.trim(),
         "error: configuration: AUTH_ISSUER is required but not set"
     );
+}
+
+/// The whole review with people: a group of four with an owner and a
+/// manager; owners review stage 1, managers stage 2, a fixed auditor
+/// stage 3; each stop moves exactly the items its rule lets through.
+#[tokio::test]
+async fn a_review_with_people_moves_exactly_the_right_items_through_three_stages() {
+    use reqwest::Method;
+
+    let app = &spawn_app().await;
+    let team = app.group("team").await;
+    let [ann, bob, cat, dan, olga, meg, aud] = [
+        app.user("ann").await,
+        app.user("bob").await,
+        app.user("cat").await,
+        app.user("dan").await,
+        app.user("olga").await,
+        app.user("meg").await,
+        app.user("aud").await,
+    ];
+    for member in [&ann, &bob, &cat, &dan] {
+        app.reference(
+            Method::POST,
+            &format!("/v1.0/groups/{team}/members/$ref"),
+            member,
+        )
+        .await;
+    }
+    app.reference(
+        Method::POST,
+        &format!("/v1.0/groups/{team}/owners/$ref"),
+        &olga,
+    )
+    .await;
+    for report in [&ann, &bob] {
+        app.reference(
+            Method::PUT,
+            &format!("/v1.0/users/{report}/manager/$ref"),
+            &meg,
+        )
+        .await;
+    }
+    let scope = |query: String| json!({"query": query, "queryType": "MicrosoftGraph"});
+    let body = json!({
+        "displayName": "Team access, three stages",
+        "scope": {"@odata.type": "#microsoft.graph.accessReviewQueryScope",
+                  "query": format!("/groups/{team}/transitiveMembers"), "queryType": "MicrosoftGraph"},
+        "stageSettings": [
+            {"stageId": "1", "durationInDays": 1, "recommendationsEnabled": false,
+             "decisionsThatWillMoveToNextStage": ["Approve", "NotReviewed"],
+             "reviewers": [scope(format!("/groups/{team}/owners"))]},
+            {"stageId": "2", "dependsOn": ["1"], "durationInDays": 1, "recommendationsEnabled": false,
+             "decisionsThatWillMoveToNextStage": ["Approve"],
+             "reviewers": [{"query": "./manager", "queryType": "MicrosoftGraph", "queryRoot": "decisions"}]},
+            {"stageId": "3", "dependsOn": ["2"], "durationInDays": 1, "recommendationsEnabled": false,
+             "reviewers": [scope(format!("/users/{aud}"))]}
+        ]
+    });
+    let created = app.post(DEFINITIONS, Some(body)).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let definition: Value = created.json().await.unwrap();
+    let definition_path = format!("{DEFINITIONS}/{}", definition["id"].as_str().unwrap());
+    let (_, instances) = app.get(&format!("{definition_path}/instances")).await;
+    let instance = format!(
+        "{definition_path}/instances/{}",
+        instances["value"][0]["id"].as_str().unwrap()
+    );
+
+    let items = app.get(&format!("{instance}/decisions")).await.1["value"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(items.len(), 4);
+    let items = &items;
+    let item_of = move |principal: &str| {
+        items
+            .iter()
+            .find(|i| i["principal"]["id"] == principal)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let instance = &instance;
+    let current_stage = move || async move {
+        let stages = app.stages(&instance).await;
+        let current = stages.iter().find(|s| s["status"] == "InProgress").unwrap();
+        format!("{instance}/stages/{}", current["id"].as_str().unwrap())
+    };
+    let decide = move |who: &str, stage: &str, principal: &str, decision: &str| {
+        let token = app.token_of(who, "AccessReview.ReadWrite.All");
+        let path = format!("{stage}/decisions/{}", item_of(principal));
+        let body = json!({"decision": decision, "justification": "reviewed"});
+        async move {
+            app.send_as(Method::PATCH, &path, &token, Some(body))
+                .await
+                .status()
+        }
+    };
+    let principals_in = |stage: String| async move {
+        let (status, body) = app.get(&format!("{stage}/decisions")).await;
+        assert_eq!(status, StatusCode::OK);
+        let mut ids: Vec<String> = body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["principal"]["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut v: Vec<&String>| {
+        v.sort();
+        v.into_iter().cloned().collect::<Vec<_>>()
+    };
+
+    // Stage 1: the owner decides; others may not.
+    let stage1 = current_stage().await;
+    assert_eq!(
+        decide(&meg, &stage1, &ann, "Approve").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        decide(&ann, &stage1, &ann, "Approve").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        decide(&olga, &stage1, &ann, "Approve").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        decide(&olga, &stage1, &bob, "Approve").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        decide(&olga, &stage1, &cat, "Deny").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.post(&format!("{stage1}/stop"), None).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        decide(&olga, &stage1, &dan, "Deny").await,
+        StatusCode::CONFLICT,
+        "the stopped stage takes no input"
+    );
+
+    // Stage 2: Approve and NotReviewed moved (ann, bob, dan); the managers decide.
+    let stage2 = current_stage().await;
+    assert_eq!(
+        principals_in(stage2.clone()).await,
+        sorted(vec![&ann, &bob, &dan])
+    );
+    assert_eq!(
+        decide(&olga, &stage2, &ann, "Deny").await,
+        StatusCode::FORBIDDEN,
+        "owners no longer review"
+    );
+    assert_eq!(
+        decide(&meg, &stage2, &cat, "Approve").await,
+        StatusCode::NOT_FOUND,
+        "cat stopped in stage 1"
+    );
+    assert_eq!(
+        decide(&meg, &stage2, &dan, "Approve").await,
+        StatusCode::FORBIDDEN,
+        "not dan's manager"
+    );
+    assert_eq!(
+        decide(&meg, &stage2, &ann, "Approve").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        decide(&meg, &stage2, &bob, "Deny").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.post(&format!("{stage2}/stop"), None).await.status(),
+        StatusCode::NO_CONTENT
+    );
+
+    // Stage 3: only Approve moved (ann); the auditor decides.
+    let stage3 = current_stage().await;
+    assert_eq!(principals_in(stage3.clone()).await, vec![ann.clone()]);
+    assert_eq!(
+        decide(&meg, &stage3, &ann, "Approve").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        decide(&aud, &stage3, &bob, "Approve").await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        decide(&aud, &stage3, &ann, "Deny").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.post(&format!("{stage3}/stop"), None).await.status(),
+        StatusCode::NO_CONTENT
+    );
+
+    let (_, instance_now) = app.get(&instance).await;
+    assert_eq!(instance_now["status"], "Completed");
+    let (_, all) = app.get(&format!("{instance}/decisions")).await;
+    let latest: Vec<(String, String, String)> = all["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["principal"]["id"].as_str().unwrap().to_owned(),
+                i["decision"].as_str().unwrap().to_owned(),
+                i["reviewedBy"]["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let nobody = "00000000-0000-0000-0000-000000000000".to_owned();
+    assert_eq!(
+        latest,
+        vec![
+            (ann.clone(), "Deny".into(), aud.clone()),
+            (bob.clone(), "Deny".into(), meg.clone()),
+            (cat.clone(), "Deny".into(), olga.clone()),
+            (dan.clone(), "NotReviewed".into(), nobody),
+        ],
+        "every item shows its latest decision from any stage"
+    );
+    assert_eq!(principals_in(stage1).await.len(), 4);
 }

@@ -7,11 +7,11 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::{DEFINITIONS, definition_id, options};
+use super::{DEFINITIONS, definition_id, listing, options};
 use crate::AppState;
 use crate::auth::{Caller, Permission};
 use crate::error::ApiError;
-use crate::odata::{self, CollectionOptions, EntityOptions, ServiceRoot};
+use crate::odata::{self, EntityOptions, Filterable, ServiceRoot};
 use crate::wire::{DEFINITION_PROPERTIES, DefinitionBody, DefinitionDto, parse_json};
 
 const CONTEXT: &str = "identityGovernance/accessReviews/definitions";
@@ -23,9 +23,9 @@ pub async fn create_definition(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = caller.require(Permission::ReadWrite)?;
+    let actor = caller.require(Permission::AccessReviewWrite)?;
     let spec = parse_json::<DefinitionBody>(&body)?.into_domain()?;
-    let review = state.create.execute(actor, spec).await?;
+    let review = state.use_cases.create.execute(actor, spec).await?;
     let definition = &review.definition;
     let location = root.url(&format!("{DEFINITIONS}/{}", definition.id));
     let body = odata::entity(
@@ -49,20 +49,15 @@ pub async fn list_definitions(
     uri: Uri,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = caller.require(Permission::Read)?;
-    let raw = options(query)?;
-    let options = CollectionOptions::parse(&raw, DEFINITION_PROPERTIES)?;
-    let page = state.read.definitions(actor, options.query).await?;
+    let actor = caller.require(Permission::AccessReviewRead)?;
+    let listing = listing(root, uri, query, DEFINITION_PROPERTIES, Filterable::Status)?;
+    let page = state
+        .use_cases
+        .read
+        .definitions(actor, listing.options.list_query())
+        .await?;
     let items: Vec<_> = page.items.iter().map(DefinitionDto::from).collect();
-    let next = page
-        .has_more
-        .then(|| options.next_link(&root, uri.path(), &raw));
-    Ok(Json(odata::collection(
-        root.context(CONTEXT),
-        &items,
-        options.select.as_deref(),
-        next,
-    )))
+    Ok(listing.answer(CONTEXT, &items, page.has_more))
 }
 
 /// `GET …/definitions/{id}`.
@@ -73,10 +68,10 @@ pub async fn get_definition(
     Path(id): Path<String>,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = caller.require(Permission::Read)?;
+    let actor = caller.require(Permission::AccessReviewRead)?;
     let id = definition_id(&id)?;
     let options = EntityOptions::parse(&options(query)?, DEFINITION_PROPERTIES)?;
-    let definition = state.read.definition(actor, id).await?;
+    let definition = state.use_cases.read.definition(actor, id).await?;
     Ok(Json(odata::entity(
         root.context(&format!("{CONTEXT}/$entity")),
         &DefinitionDto::from(&definition),

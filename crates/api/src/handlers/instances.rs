@@ -5,11 +5,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::Uri;
 use serde_json::Value;
 
-use super::{definition_id, instance_id, instances_context, options};
+use super::{definition_id, instance_id, instances_context, listing, options};
 use crate::AppState;
 use crate::auth::{Caller, Permission};
 use crate::error::ApiError;
-use crate::odata::{self, CollectionOptions, EntityOptions, ServiceRoot};
+use crate::odata::{self, EntityOptions, Filterable, ServiceRoot};
 use crate::wire::{INSTANCE_PROPERTIES, InstanceDto};
 
 /// `GET …/definitions/{id}/instances`.
@@ -21,24 +21,16 @@ pub async fn list_instances(
     uri: Uri,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = caller.require(Permission::Read)?;
+    let actor = caller.require(Permission::AccessReviewRead)?;
     let definition = definition_id(&definition)?;
-    let raw = options(query)?;
-    let options = CollectionOptions::parse(&raw, INSTANCE_PROPERTIES)?;
+    let listing = listing(root, uri, query, INSTANCE_PROPERTIES, Filterable::Status)?;
     let page = state
+        .use_cases
         .read
-        .instances(actor, definition, options.query)
+        .instances(actor, definition, listing.options.list_query())
         .await?;
     let items: Vec<_> = page.items.iter().map(InstanceDto::from).collect();
-    let next = page
-        .has_more
-        .then(|| options.next_link(&root, uri.path(), &raw));
-    Ok(Json(odata::collection(
-        root.context(&instances_context(definition)),
-        &items,
-        options.select.as_deref(),
-        next,
-    )))
+    Ok(listing.answer(&instances_context(definition), &items, page.has_more))
 }
 
 /// `GET …/definitions/{id}/instances/{id}`.
@@ -49,10 +41,14 @@ pub async fn get_instance(
     Path((definition, instance)): Path<(String, String)>,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = caller.require(Permission::Read)?;
+    let actor = caller.require(Permission::AccessReviewRead)?;
     let (definition, instance) = (definition_id(&definition)?, instance_id(&instance)?);
     let options = EntityOptions::parse(&options(query)?, INSTANCE_PROPERTIES)?;
-    let found = state.read.instance(actor, definition, instance).await?;
+    let found = state
+        .use_cases
+        .read
+        .instance(actor, definition, instance)
+        .await?;
     Ok(Json(odata::entity(
         root.context(&format!("{}/$entity", instances_context(definition))),
         &InstanceDto::from(&found),

@@ -1,17 +1,82 @@
 //! Handlers: extract, convert to the domain, call the use case, convert the
 //! answer. No rules and no storage here.
 
+pub mod decisions;
 pub mod definitions;
+pub mod directory;
 pub mod health;
 pub mod instances;
 pub mod stages;
 
-use access_reviews_domain::ids::{DefinitionId, InstanceId, StageId};
+use access_reviews_domain::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
+use axum::Json;
 use axum::extract::RawQuery;
+use axum::http::Uri;
+use serde::Serialize;
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::odata::RawOptions;
+use crate::odata::{self, CollectionOptions, RawOptions, ServiceRoot};
+
+/// A collection request's context: where it was sent and what it asked.
+pub(crate) struct Listing {
+    root: ServiceRoot,
+    uri: Uri,
+    raw: RawOptions,
+    options: CollectionOptions,
+}
+
+impl Listing {
+    /// Answers a page: `@odata.context`, `value` (narrowed by `$select`) and
+    /// `@odata.nextLink` when more follow.
+    fn answer<T: Serialize>(&self, context: &str, items: &[T], has_more: bool) -> Json<Value> {
+        let next = has_more.then(|| {
+            self.options
+                .next_link(&self.root, self.uri.path(), &self.raw)
+        });
+        Json(odata::collection(
+            self.root.context(context),
+            items,
+            self.options.select.as_deref(),
+            next,
+        ))
+    }
+}
+
+/// Parses a collection request's query options.
+fn listing(
+    root: ServiceRoot,
+    uri: Uri,
+    query: RawQuery,
+    properties: &'static [&'static str],
+    filterable: odata::Filterable,
+) -> Result<Listing, ApiError> {
+    let raw = options(query)?;
+    let options = CollectionOptions::parse(&raw, properties, filterable)?;
+    Ok(Listing {
+        root,
+        uri,
+        raw,
+        options,
+    })
+}
+
+fn user_id(raw: &str) -> Result<PrincipalId, ApiError> {
+    guid(raw, "user").map(PrincipalId::from_uuid)
+}
+
+fn group_id(raw: &str) -> Result<PrincipalId, ApiError> {
+    guid(raw, "group").map(PrincipalId::from_uuid)
+}
+
+fn object_id(raw: &str) -> Result<PrincipalId, ApiError> {
+    guid(raw, "directory object").map(PrincipalId::from_uuid)
+}
+
+fn decision_item_id(raw: &str) -> Result<DecisionItemId, ApiError> {
+    guid(raw, "decision item").map(DecisionItemId::from_uuid)
+}
 
 /// Path of the definitions collection.
 pub const DEFINITIONS: &str = "/v1.0/identityGovernance/accessReviews/definitions";

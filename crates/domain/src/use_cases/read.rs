@@ -4,7 +4,10 @@ use crate::actor::Actor;
 use crate::definition::Definition;
 use crate::ids::{DefinitionId, InstanceId, StageId};
 use crate::instance::Instance;
-use crate::ports::{DefinitionRepository, InstanceRepository, RepositoryError, StageRepository};
+use crate::ports::{
+    DecisionRepository, DefinitionRepository, InstanceRepository, Phase, RepositoryError,
+    StageRepository,
+};
 use crate::query::{ListQuery, Page};
 use crate::stage::Stage;
 use crate::use_cases::Missing;
@@ -14,6 +17,7 @@ pub struct ReadReviews {
     definitions: Arc<dyn DefinitionRepository>,
     instances: Arc<dyn InstanceRepository>,
     stages: Arc<dyn StageRepository>,
+    decisions: Arc<dyn DecisionRepository>,
 }
 
 /// Why a read failed.
@@ -36,12 +40,49 @@ impl ReadReviews {
         definitions: Arc<dyn DefinitionRepository>,
         instances: Arc<dyn InstanceRepository>,
         stages: Arc<dyn StageRepository>,
+        decisions: Arc<dyn DecisionRepository>,
     ) -> Self {
         Self {
             definitions,
             instances,
             stages,
+            decisions,
         }
+    }
+
+    /// A read role, the creator, or (once decisions exist) a reviewer in
+    /// the instance, or in any instance of the definition.
+    async fn may_read(
+        &self,
+        actor: &Actor,
+        definition: &Definition,
+        instance: Option<InstanceId>,
+    ) -> Result<bool, ReadError> {
+        if actor.may_read(definition) {
+            return Ok(true);
+        }
+        let instances = match instance {
+            Some(id) => vec![id],
+            None => self
+                .instances
+                .list(definition.id, ListQuery::default())
+                .await?
+                .items
+                .iter()
+                .map(|i| i.id)
+                .collect(),
+        };
+        for id in instances {
+            if !self
+                .decisions
+                .phases_reviewed_by(id, actor.id())
+                .await?
+                .is_empty()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// A page of definitions: all of them for a caller with a read role,
@@ -73,7 +114,7 @@ impl ReadReviews {
             .get(id)
             .await?
             .ok_or(ReadError::NotFound(Missing::Definition(id)))?;
-        if actor.may_read(&definition) {
+        if self.may_read(actor, &definition, None).await? {
             Ok(definition)
         } else {
             Err(ReadError::Forbidden)
@@ -114,14 +155,15 @@ impl ReadReviews {
             .get(definition_id, instance_id)
             .await?
             .ok_or(ReadError::NotFound(Missing::Instance(instance_id)))?;
-        if actor.may_read(&definition) {
+        if self.may_read(actor, &definition, Some(instance_id)).await? {
             Ok(instance)
         } else {
             Err(ReadError::Forbidden)
         }
     }
 
-    /// A page of an instance's stages.
+    /// A page of an instance's stages; with `mine`, only those in which the
+    /// caller reviews (`filterByCurrentUser(on='reviewer')`).
     ///
     /// # Errors
     /// As [`Self::definition`].
@@ -131,9 +173,32 @@ impl ReadReviews {
         definition_id: DefinitionId,
         instance_id: InstanceId,
         query: ListQuery,
+        mine: bool,
     ) -> Result<Page<Stage>, ReadError> {
         self.instance(actor, definition_id, instance_id).await?;
-        Ok(self.stages.list(instance_id, query).await?)
+        if !mine {
+            return Ok(self.stages.list(instance_id, query).await?);
+        }
+        // At most three stages: filter and page in memory.
+        let reviewed = self
+            .decisions
+            .phases_reviewed_by(instance_id, actor.id())
+            .await?;
+        let mine: Vec<Stage> = self
+            .stages
+            .all(instance_id)
+            .await?
+            .into_iter()
+            .filter(|s| reviewed.contains(&Phase::Stage(s.id)))
+            .filter(|s| query.status.is_none_or(|status| status == s.status()))
+            .collect();
+        let skip = usize::try_from(query.page.skip()).unwrap_or(usize::MAX);
+        let top = usize::from(query.page.top());
+        let has_more = mine.len() > skip.saturating_add(top);
+        Ok(Page {
+            items: mine.into_iter().skip(skip).take(top).collect(),
+            has_more,
+        })
     }
 
     /// One stage.
@@ -161,7 +226,7 @@ impl ReadReviews {
             .get(instance_id, stage_id)
             .await?
             .ok_or(ReadError::NotFound(Missing::Stage(stage_id)))?;
-        if actor.may_read(&definition) {
+        if self.may_read(actor, &definition, Some(instance_id)).await? {
             Ok(stage)
         } else {
             Err(ReadError::Forbidden)

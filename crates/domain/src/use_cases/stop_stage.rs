@@ -1,14 +1,17 @@
 use std::sync::Arc;
 
 use crate::actor::Actor;
+use crate::decision::ReviewerRules;
 use crate::ids::{DefinitionId, InstanceId, StageId};
 use crate::ports::{
-    Clock, DefinitionRepository, InstanceRepository, RepositoryError, StageRepository, StopOutcome,
+    Clock, DefinitionRepository, DirectoryRepository, InstanceRepository, RepositoryError,
+    StageRepository, StopOutcome,
 };
 use crate::stage::StageNotInProgress;
 use crate::status::ReviewStatus;
 use crate::stop::{StopRefused, StopTransition};
 use crate::use_cases::Missing;
+use crate::use_cases::reviewers::{ResolveError, resolve_rules};
 
 /// `POST …/stages/{id}/stop`: completes a stage, creates the next one or
 /// completes the instance.
@@ -16,6 +19,7 @@ pub struct StopStage {
     definitions: Arc<dyn DefinitionRepository>,
     instances: Arc<dyn InstanceRepository>,
     stages: Arc<dyn StageRepository>,
+    directory: Arc<dyn DirectoryRepository>,
     clock: Arc<dyn Clock>,
 }
 
@@ -31,6 +35,10 @@ pub enum StopStageError {
     /// The stage is not `InProgress` (a second stop, or one that lost a race).
     #[error(transparent)]
     NotInProgress(#[from] StageNotInProgress),
+    /// The next stage's reviewers no longer resolve (a user or group they
+    /// name is gone).
+    #[error("the next stage's reviewers cannot be resolved")]
+    NextReviewersUnresolvable,
     /// The store failed.
     #[error(transparent)]
     Repository(#[from] RepositoryError),
@@ -42,12 +50,14 @@ impl StopStage {
         definitions: Arc<dyn DefinitionRepository>,
         instances: Arc<dyn InstanceRepository>,
         stages: Arc<dyn StageRepository>,
+        directory: Arc<dyn DirectoryRepository>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             definitions,
             instances,
             stages,
+            directory,
             clock,
         }
     }
@@ -78,12 +88,25 @@ impl StopStage {
             .await?
             .ok_or(StopStageError::NotFound(Missing::Instance(instance_id)))?;
         let stages = self.stages.all(instance_id).await?;
-        if !stages.iter().any(|s| s.id == stage_id) {
+        let Some(stage) = stages.iter().find(|s| s.id == stage_id) else {
             return Err(StopStageError::NotFound(Missing::Stage(stage_id)));
-        }
+        };
         if !actor.may_write(&definition) {
             return Err(StopStageError::Forbidden);
         }
+        let next_reviewers = match StopTransition::next_settings(&definition, &stages, stage) {
+            Some(next) => {
+                resolve_rules(&*self.directory, &next.reviewers, &next.fallback_reviewers)
+                    .await
+                    .map_err(|e| match e {
+                        ResolveError::Repository(e) => StopStageError::Repository(e),
+                        ResolveError::Unsupported { .. } | ResolveError::NotFound { .. } => {
+                            StopStageError::NextReviewersUnresolvable
+                        }
+                    })?
+            }
+            None => ReviewerRules::default(),
+        };
 
         let transition = StopTransition::plan(
             &definition,
@@ -92,6 +115,7 @@ impl StopStage {
             stage_id,
             actor,
             self.clock.now(),
+            next_reviewers,
         )
         .map_err(|refused| match refused {
             StopRefused::StageNotFound => StopStageError::NotFound(Missing::Stage(stage_id)),

@@ -8,35 +8,84 @@ use super::*;
 use crate::actor::{Actor, DirectoryRole};
 use crate::definition::*;
 use crate::ids::PrincipalId;
-use crate::ports::{Clock, StartedReview};
+use crate::ports::{Clock, DirectoryRepository, StartedReview};
 use crate::query::ListQuery;
 use crate::stage::StageNotInProgress;
 use crate::status::ReviewStatus;
 use crate::testing::{FixedClock, InMemoryRepository};
 
-struct World {
-    repo: InMemoryRepository,
-    clock: FixedClock,
-    create: CreateDefinition,
-    stop: StopStage,
-    read: ReadReviews,
+pub(super) struct World {
+    pub(super) repo: InMemoryRepository,
+    pub(super) clock: FixedClock,
+    pub(super) create: CreateDefinition,
+    pub(super) stop: StopStage,
+    pub(super) read: ReadReviews,
+    pub(super) decisions: Decisions,
+    pub(super) directory: ManageDirectory,
+    /// The group every review's scope names.
+    pub(super) group: PrincipalId,
 }
 
-fn world() -> World {
+pub(super) fn world() -> World {
     let repo = InMemoryRepository::new();
     let clock = FixedClock::new();
     let shared = Arc::new(repo.clone());
     let clock_port: Arc<dyn Clock> = Arc::new(clock.clone());
-    World {
-        create: CreateDefinition::new(shared.clone(), clock_port.clone()),
-        stop: StopStage::new(shared.clone(), shared.clone(), shared.clone(), clock_port),
-        read: ReadReviews::new(shared.clone(), shared.clone(), shared),
+    let group = PrincipalId::from_uuid(uuid::Uuid::from_u128(
+        0x0e3c5b8a_0000_4000_8000_000000000001,
+    ));
+    let world = World {
+        create: CreateDefinition::new(shared.clone(), shared.clone(), clock_port.clone()),
+        stop: StopStage::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            clock_port.clone(),
+        ),
+        read: ReadReviews::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+        ),
+        decisions: Decisions::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            clock_port,
+        ),
+        directory: ManageDirectory::new(shared),
         repo,
         clock,
+        group,
+    };
+    let _ = futures_lite_block_on(world.repo.create_group(&crate::directory::Group {
+        id: group,
+        display_name: "Finance".into(),
+        description: None,
+        mail_nickname: "finance".into(),
+        mail_enabled: false,
+        security_enabled: true,
+    }));
+    world
+}
+
+/// The fake's futures complete at once; no runtime needed to drive them.
+fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
+    let waker = std::task::Waker::noop();
+    let mut context = std::task::Context::from_waker(waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
     }
 }
 
-fn admin() -> Actor {
+pub(super) fn admin() -> Actor {
     user_with(vec![DirectoryRole::IdentityGovernanceAdministrator])
 }
 
@@ -44,7 +93,7 @@ fn user_with(roles: Vec<DirectoryRole>) -> Actor {
     user_with_id(PrincipalId::new_random(), roles)
 }
 
-fn user_with_id(id: PrincipalId, roles: Vec<DirectoryRole>) -> Actor {
+pub(super) fn user_with_id(id: PrincipalId, roles: Vec<DirectoryRole>) -> Actor {
     Actor::User {
         id,
         display_name: Some("Ada".into()),
@@ -53,14 +102,14 @@ fn user_with_id(id: PrincipalId, roles: Vec<DirectoryRole>) -> Actor {
     }
 }
 
-fn app() -> Actor {
+pub(super) fn app() -> Actor {
     Actor::Application {
         id: PrincipalId::new_random(),
         display_name: None,
     }
 }
 
-fn key(k: &str) -> StageKey {
+pub(super) fn key(k: &str) -> StageKey {
     StageKey::parse(k.into()).unwrap()
 }
 
@@ -76,7 +125,7 @@ fn stage_settings(id: &str, previous: Option<&str>, days: i64) -> StageSettings 
     }
 }
 
-fn spec(stages: usize) -> NewDefinition {
+pub(super) fn spec(stages: usize) -> NewDefinition {
     let settings = [
         stage_settings("1", None, 2),
         stage_settings("2", Some("1"), 3),
@@ -111,6 +160,7 @@ async fn stages_of(world: &World, review: &StartedReview) -> Vec<crate::stage::S
             review.definition.id,
             review.instance.id,
             ListQuery::default(),
+            false,
         )
         .await
         .unwrap()
@@ -177,8 +227,12 @@ async fn stopping_a_stage_completes_it_and_creates_the_next_with_its_own_window(
     assert_eq!(stages[1].end_date_time, stop_time + Duration::days(3));
     assert_eq!(transition.instance.status(), ReviewStatus::InProgress);
     assert_eq!(
-        transition.carry_over.map(|c| (c.from, c.to, c.moving)),
-        Some((first.id, stages[1].id, Some(vec![MoveDecision::Approve])))
+        transition.carry_over.map(|c| (c.from, c.to, c.rule)),
+        Some((
+            first.id,
+            stages[1].id,
+            crate::decision::MoveRule(Some(vec![MoveDecision::Approve]))
+        ))
     );
 }
 
@@ -446,7 +500,8 @@ async fn delegated_callers_without_a_read_role_see_only_their_own_definitions() 
                 &stranger,
                 mine.definition.id,
                 mine.instance.id,
-                ListQuery::default()
+                ListQuery::default(),
+                false
             )
             .await,
         Err(ReadError::Forbidden)

@@ -1,11 +1,13 @@
 //! The repository ports' contract against a real PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
 use access_reviews_domain::actor::{Actor, DirectoryRole};
+use access_reviews_domain::decision::ReviewerRules;
 use access_reviews_domain::definition::*;
+use access_reviews_domain::directory::Group;
 use access_reviews_domain::ids::{DefinitionId, InstanceId, PrincipalId, StageId};
+use access_reviews_domain::ports::DirectoryRepository;
 use access_reviews_domain::ports::{
     Clock, DefinitionRepository, InstanceRepository, RepositoryError, StageRepository,
     StartedReview, StopOutcome,
@@ -15,20 +17,23 @@ use access_reviews_domain::stage::{Stage, StageNotInProgress};
 use access_reviews_domain::status::ReviewStatus;
 use access_reviews_domain::stop::StopTransition;
 use access_reviews_domain::testing::FixedClock;
-use access_reviews_domain::use_cases::{CreateDefinition, StopStage, StopStageError};
+use access_reviews_domain::use_cases::{CreateDefinition, Decisions, StopStage, StopStageError};
 use access_reviews_postgres::{MIGRATOR, PgRepository};
 use chrono::{Duration, NaiveDate};
 use sqlx::PgPool;
+use uuid::Uuid;
+
+pub(crate) const GROUP: Uuid = Uuid::from_u128(0x02f3bafb_448c_487c_88c2_5fd65ce49a41);
 use sqlx::postgres::PgPoolOptions;
 
-struct Db {
-    pool: PgPool,
-    repo: Arc<PgRepository>,
-    clock: FixedClock,
+pub(crate) struct Db {
+    pub(crate) pool: PgPool,
+    pub(crate) repo: Arc<PgRepository>,
+    pub(crate) clock: FixedClock,
 }
 
 impl Db {
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         let url = access_reviews_test_support::fresh_database().await;
         let pool = PgPoolOptions::new()
             .max_connections(60)
@@ -36,19 +41,36 @@ impl Db {
             .await
             .unwrap();
         MIGRATOR.run(&pool).await.unwrap();
-        Self {
+        let db = Self {
             repo: Arc::new(PgRepository::new(pool.clone())),
             pool,
             clock: FixedClock::new(),
-        }
+        };
+        db.repo
+            .create_group(&Group {
+                id: PrincipalId::from_uuid(GROUP),
+                display_name: "Finance".into(),
+                description: None,
+                mail_nickname: "finance".into(),
+                mail_enabled: false,
+                security_enabled: true,
+            })
+            .await
+            .unwrap();
+        db
     }
 
-    fn create(&self) -> CreateDefinition {
-        CreateDefinition::new(self.repo.clone(), Arc::new(self.clock.clone()))
+    pub(crate) fn create(&self) -> CreateDefinition {
+        CreateDefinition::new(
+            self.repo.clone(),
+            self.repo.clone(),
+            Arc::new(self.clock.clone()),
+        )
     }
 
-    fn stop(&self) -> StopStage {
+    pub(crate) fn stop(&self) -> StopStage {
         StopStage::new(
+            self.repo.clone(),
             self.repo.clone(),
             self.repo.clone(),
             self.repo.clone(),
@@ -56,16 +78,27 @@ impl Db {
         )
     }
 
-    async fn count(&self, sql: &'static str) -> i64 {
+    pub(crate) fn decisions(&self) -> Decisions {
+        Decisions::new(
+            self.repo.clone(),
+            self.repo.clone(),
+            self.repo.clone(),
+            self.repo.clone(),
+            self.repo.clone(),
+            Arc::new(self.clock.clone()),
+        )
+    }
+
+    pub(crate) async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }
 
-    async fn stages(&self, instance: InstanceId) -> Vec<Stage> {
+    pub(crate) async fn stages(&self, instance: InstanceId) -> Vec<Stage> {
         StageRepository::all(&*self.repo, instance).await.unwrap()
     }
 }
 
-fn admin() -> Actor {
+pub(crate) fn admin() -> Actor {
     Actor::User {
         id: PrincipalId::new_random(),
         display_name: Some("Grace".into()),
@@ -74,7 +107,7 @@ fn admin() -> Actor {
     }
 }
 
-fn scope(query: &str) -> QueryScope {
+pub(crate) fn scope(query: &str) -> QueryScope {
     QueryScope {
         odata_type: Some("#microsoft.graph.accessReviewQueryScope".into()),
         query: query.into(),
@@ -83,7 +116,7 @@ fn scope(query: &str) -> QueryScope {
     }
 }
 
-fn spec(stages: usize) -> NewDefinition {
+pub(crate) fn spec(stages: usize) -> NewDefinition {
     let key = |k: &str| StageKey::parse(k.into()).unwrap();
     let all = (1..=3).map(|n| StageSettings {
         stage_id: key(&n.to_string()),
@@ -102,14 +135,14 @@ fn spec(stages: usize) -> NewDefinition {
             query_type: Some("MicrosoftGraph".into()),
             query_root: Some("decisions".into()),
         }],
-        fallback_reviewers: vec![scope("/users/8d5d1f2c-0000-4000-8000-000000000001")],
+        fallback_reviewers: vec![],
     });
     NewDefinition {
         display_name: DisplayName::parse("Finance group review".into()).unwrap(),
         description_for_admins: Some("for admins".into()),
         description_for_reviewers: None,
-        scope: scope("/groups/02f3bafb-448c-487c-88c2-5fd65ce49a41/transitiveMembers"),
-        reviewers: vec![scope("/users/1ed8ac56-4827-4733-8f80-86adc2e67db5")],
+        scope: scope(&format!("/groups/{GROUP}/transitiveMembers")),
+        reviewers: vec![],
         fallback_reviewers: vec![],
         stage_plan: StagePlan::new(all.take(stages).collect()).unwrap(),
         settings: ScheduleSettings {
@@ -335,6 +368,7 @@ async fn a_stop_that_fails_half_way_changes_nothing() {
         first.id,
         &admin(),
         db.clock.now(),
+        ReviewerRules::default(),
     )
     .unwrap();
     // Sabotage the second write: a "next" stage for the key the instance
@@ -373,6 +407,7 @@ async fn a_commit_for_a_stage_that_is_no_longer_in_progress_writes_nothing() {
         first.id,
         &admin(),
         db.clock.now(),
+        ReviewerRules::default(),
     )
     .unwrap();
 

@@ -1,0 +1,320 @@
+//! The harness: the router over in-memory fakes, tokens, requests.
+
+use std::sync::Arc;
+
+use access_reviews_api::{AppState, Readiness, TokenVerifier, UseCases, router};
+use access_reviews_domain::directory::{Group, User};
+use access_reviews_domain::ids::PrincipalId;
+use access_reviews_domain::ports::DirectoryRepository;
+use access_reviews_domain::testing::{FixedClock, InMemoryRepository};
+use access_reviews_domain::use_cases::{
+    CreateDefinition, Decisions, ManageDirectory, ReadReviews, StopStage,
+};
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use jsonwebtoken::{EncodingKey, Header, encode};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub const SECRET: &[u8] = b"test-secret-of-a-reasonable-length";
+pub const ISSUER: &str = "https://login.example.test/tenant/v2.0";
+pub const AUDIENCE: &str = "https://graph.example.test";
+pub const DEFINITIONS: &str = "/v1.0/identityGovernance/accessReviews/definitions";
+
+pub const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+pub const GOVERNANCE_ADMIN: &str = "45d8d3c5-c802-45c6-b32a-1d70b5e1e86e";
+pub const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
+pub const SECURITY_ADMIN: &str = "194ae4cb-b126-40b2-bd5b-6091b380977d";
+pub const GROUPS_ADMIN: &str = "fdd7a751-b60b-444a-984c-02652fe8fa1c";
+
+struct Ready;
+
+#[async_trait]
+impl Readiness for Ready {
+    async fn ready(&self) -> bool {
+        true
+    }
+}
+
+pub struct App {
+    pub router: Router,
+    pub repo: InMemoryRepository,
+}
+
+/// The group `definition_body`'s scope names; it exists, with no members.
+pub const SCOPE_GROUP: &str = "02f3bafb-448c-487c-88c2-5fd65ce49a41";
+/// The user `definition_body` names as stage 1 reviewer; it exists.
+pub const STAGE_ONE_REVIEWER: &str = "398164b1-5196-49dd-ada2-364b49f99b27";
+
+pub fn app() -> App {
+    let repo = InMemoryRepository::new();
+    let clock = Arc::new(FixedClock::new());
+    let r = Arc::new(repo.clone());
+    let use_cases = UseCases {
+        create: CreateDefinition::new(r.clone(), r.clone(), clock.clone()),
+        stop: StopStage::new(r.clone(), r.clone(), r.clone(), r.clone(), clock.clone()),
+        read: ReadReviews::new(r.clone(), r.clone(), r.clone(), r.clone()),
+        decisions: Decisions::new(r.clone(), r.clone(), r.clone(), r.clone(), r.clone(), clock),
+        directory: ManageDirectory::new(r.clone()),
+    };
+    let state = AppState::new(
+        use_cases,
+        TokenVerifier::hs256(SECRET, ISSUER, AUDIENCE).unwrap(),
+        Arc::new(Ready),
+    );
+    let group = Group {
+        id: PrincipalId::from_uuid(Uuid::parse_str(SCOPE_GROUP).unwrap()),
+        display_name: "Finance".into(),
+        description: None,
+        mail_nickname: "finance".into(),
+        mail_enabled: false,
+        security_enabled: true,
+    };
+    futures_executor_block_on(repo.create_group(&group)).unwrap();
+    let reviewer = User {
+        id: PrincipalId::from_uuid(Uuid::parse_str(STAGE_ONE_REVIEWER).unwrap()),
+        display_name: "Stage one reviewer".into(),
+        user_principal_name: "reviewer@example.test".into(),
+        mail: None,
+        mail_nickname: "reviewer".into(),
+        account_enabled: true,
+    };
+    futures_executor_block_on(repo.create_user(&reviewer)).unwrap();
+    App {
+        router: router(state),
+        repo,
+    }
+}
+
+/// The in-memory fake completes at once; no runtime needed.
+fn futures_executor_block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+    }
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+pub fn sign(claims: &Value) -> String {
+    encode(
+        &Header::default(),
+        claims,
+        &EncodingKey::from_secret(SECRET).unwrap(),
+    )
+    .unwrap()
+}
+
+pub fn base_claims() -> Value {
+    json!({ "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 3600, "nbf": now() - 10 })
+}
+
+/// A delegated token for a fresh user with these scopes and role ids.
+pub fn delegated(scp: &str, wids: &[&str]) -> String {
+    delegated_as(&Uuid::new_v4().to_string(), scp, wids)
+}
+
+pub fn delegated_as(oid: &str, scp: &str, wids: &[&str]) -> String {
+    let mut claims = base_claims();
+    claims["scp"] = scp.into();
+    claims["oid"] = oid.into();
+    claims["wids"] = json!(wids);
+    claims["name"] = "Ada Lovelace".into();
+    claims["preferred_username"] = "ada@example.test".into();
+    sign(&claims)
+}
+
+pub fn application(roles: &[&str]) -> String {
+    let mut claims = base_claims();
+    claims["roles"] = json!(roles);
+    claims["oid"] = Uuid::new_v4().to_string().into();
+    sign(&claims)
+}
+
+pub fn admin() -> String {
+    delegated("AccessReview.ReadWrite.All", &[GOVERNANCE_ADMIN])
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+impl App {
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let raw = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+            raw,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, "reviews.example.test");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(body) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(body.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).unwrap()).await
+    }
+
+    pub async fn get(&self, uri: &str, token: &str) -> Answer {
+        self.call(Method::GET, uri, Some(token), None).await
+    }
+
+    pub async fn post(&self, uri: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::POST, uri, Some(token), Some(body)).await
+    }
+
+    pub async fn stop(&self, stage_path: &str, token: &str) -> Answer {
+        self.call(
+            Method::POST,
+            &format!("{stage_path}/stop"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    /// Creates a review and returns the path of its instance and the ids.
+    pub async fn review(&self, token: &str, stages: usize) -> Review {
+        let created = self.post(DEFINITIONS, token, definition_body(stages)).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let definition = created.body["id"].as_str().unwrap().to_owned();
+        let instances = self
+            .get(&format!("{DEFINITIONS}/{definition}/instances"), &admin())
+            .await;
+        let instance = instances.body["value"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let instance_path = format!("{DEFINITIONS}/{definition}/instances/{instance}");
+        let stages = self.get(&format!("{instance_path}/stages"), &admin()).await;
+        let first_stage = stages.body["value"][0]["id"].as_str().map(str::to_owned);
+        Review {
+            definition,
+            instance_path,
+            first_stage,
+        }
+    }
+}
+
+pub struct Review {
+    pub definition: String,
+    pub instance_path: String,
+    pub first_stage: Option<String>,
+}
+
+impl Review {
+    pub fn stage_path(&self, id: &str) -> String {
+        format!("{}/stages/{id}", self.instance_path)
+    }
+
+    pub fn first_stage_path(&self) -> String {
+        self.stage_path(self.first_stage.as_deref().unwrap())
+    }
+}
+
+pub fn definition_body(stages: usize) -> Value {
+    let all = [
+        json!({"stageId": "1", "durationInDays": 2, "recommendationsEnabled": false,
+               "decisionsThatWillMoveToNextStage": ["NotReviewed", "Approve"],
+               "reviewers": [{"query": "/users/398164b1-5196-49dd-ada2-364b49f99b27", "queryType": "MicrosoftGraph"}]}),
+        json!({"stageId": "2", "dependsOn": ["1"], "durationInDays": 3, "recommendationsEnabled": true,
+               "reviewers": [{"query": "./manager", "queryType": "MicrosoftGraph", "queryRoot": "decisions"}]}),
+        json!({"stageId": "3", "dependsOn": ["2"], "durationInDays": 1, "recommendationsEnabled": false}),
+    ];
+    json!({
+        "displayName": "Group multi-stage access review",
+        "descriptionForAdmins": "New scheduled access review",
+        "scope": {
+            "@odata.type": "#microsoft.graph.accessReviewQueryScope",
+            "query": "/groups/02f3bafb-448c-487c-88c2-5fd65ce49a41/transitiveMembers",
+            "queryType": "MicrosoftGraph"
+        },
+        "stageSettings": all[..stages],
+        "settings": {
+            "mailNotificationsEnabled": true,
+            "justificationRequiredOnApproval": true,
+            "instanceDurationInDays": 4,
+            "recurrence": {
+                "pattern": {"type": "weekly", "interval": 1},
+                "range": {"type": "noEnd", "startDate": "2026-11-02"}
+            }
+        }
+    })
+}
+
+/// The error body minus its per-request parts, which are checked apart.
+pub fn error_of(answer: &Answer) -> Value {
+    let mut error = answer.body["error"].clone();
+    let inner = error["innerError"].as_object_mut().expect("innerError");
+    let request_id = inner.remove("request-id").expect("request-id");
+    assert_eq!(
+        Some(request_id.as_str().unwrap()),
+        answer
+            .headers
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+    );
+    let date = inner.remove("date").expect("date");
+    assert!(date.as_str().unwrap().ends_with('Z'), "{date}");
+    inner
+        .remove("client-request-id")
+        .expect("client-request-id");
+    assert_eq!(
+        answer.headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/json"
+    );
+    error
+}
+
+pub fn assert_error(answer: &Answer, status: StatusCode, code: &str, inner: Option<&str>) {
+    assert_eq!(answer.status, status, "{}", answer.body);
+    let error = error_of(answer);
+    assert_eq!(error["code"], code, "{error}");
+    assert_eq!(
+        error["innerError"].get("code").and_then(Value::as_str),
+        inner,
+        "{error}"
+    );
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+}

@@ -1,0 +1,6 @@
+//! The router driven in-process over in-memory fakes of the ports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod people;
+mod reviews;

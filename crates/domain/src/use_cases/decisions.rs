@@ -1,0 +1,427 @@
+use std::sync::Arc;
+
+use crate::actor::Actor;
+use crate::decision::{Decision, DecisionItem, Identity, Review};
+use crate::definition::Definition;
+use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
+use crate::instance::Instance;
+use crate::ports::{
+    Clock, DecisionQuery, DecisionRepository, DefinitionRepository, DirectoryRepository,
+    InstanceRepository, ItemScope, Phase, RecordOutcome, RepositoryError, StageRepository,
+};
+use crate::query::Page;
+use crate::stage::StageNotInProgress;
+use crate::status::ReviewStatus;
+use crate::use_cases::Missing;
+
+/// Which phase a decision request addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionTarget {
+    /// `P/decisions…`: the stage in progress, or the instance itself when
+    /// the review has no stages.
+    Current,
+    /// `P/stages/{id}/decisions…`.
+    Stage(StageId),
+}
+
+/// A decision to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReview {
+    /// The decision.
+    pub decision: Decision,
+    /// Why.
+    pub justification: Option<String>,
+}
+
+/// Why a decision operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DecisionError {
+    /// An object of the path does not exist under its parent.
+    #[error("{0} not found")]
+    NotFound(Missing),
+    /// The caller may not do this (not a reviewer of the item, an
+    /// application recording a decision, no rights on the review).
+    #[error("the caller may not do this")]
+    Forbidden,
+    /// Decisions are recorded only by signed-in users, never by an
+    /// application acting as itself.
+    #[error("applications cannot record decisions")]
+    ApplicationCannotDecide,
+    /// The stage is not `InProgress`: its reviewers can no longer decide.
+    #[error(transparent)]
+    NotInProgress(#[from] StageNotInProgress),
+    /// The instance is not `InProgress`.
+    #[error("the instance is {0}")]
+    InstanceNotInProgress(ReviewStatus),
+    /// The review requires a justification to approve.
+    #[error("a justification is required to approve")]
+    JustificationRequired,
+    /// The store failed.
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// Decision items: reading them, recording decisions, resetting them.
+pub struct Decisions {
+    definitions: Arc<dyn DefinitionRepository>,
+    instances: Arc<dyn InstanceRepository>,
+    stages: Arc<dyn StageRepository>,
+    decisions: Arc<dyn DecisionRepository>,
+    directory: Arc<dyn DirectoryRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+/// The phase a request resolved to, and its status now.
+struct ResolvedPhase {
+    phase: Phase,
+    status: ReviewStatus,
+}
+
+impl Decisions {
+    /// Wires the use case.
+    pub fn new(
+        definitions: Arc<dyn DefinitionRepository>,
+        instances: Arc<dyn InstanceRepository>,
+        stages: Arc<dyn StageRepository>,
+        decisions: Arc<dyn DecisionRepository>,
+        directory: Arc<dyn DirectoryRepository>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            definitions,
+            instances,
+            stages,
+            decisions,
+            directory,
+            clock,
+        }
+    }
+
+    async fn review(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+    ) -> Result<(Definition, Instance), DecisionError> {
+        let definition = self
+            .definitions
+            .get(definition_id)
+            .await?
+            .ok_or(DecisionError::NotFound(Missing::Definition(definition_id)))?;
+        let instance = self
+            .instances
+            .get(definition_id, instance_id)
+            .await?
+            .ok_or(DecisionError::NotFound(Missing::Instance(instance_id)))?;
+        Ok((definition, instance))
+    }
+
+    async fn phase(
+        &self,
+        definition: &Definition,
+        instance: &Instance,
+        target: DecisionTarget,
+    ) -> Result<ResolvedPhase, DecisionError> {
+        match target {
+            DecisionTarget::Stage(stage_id) => {
+                let stage = self
+                    .stages
+                    .get(instance.id, stage_id)
+                    .await?
+                    .ok_or(DecisionError::NotFound(Missing::Stage(stage_id)))?;
+                Ok(ResolvedPhase {
+                    phase: Phase::Stage(stage.id),
+                    status: stage.status(),
+                })
+            }
+            DecisionTarget::Current if definition.spec.stage_plan.is_empty() => Ok(ResolvedPhase {
+                phase: Phase::Instance(instance.id),
+                status: instance.status(),
+            }),
+            DecisionTarget::Current => {
+                let stages = self.stages.all(instance.id).await?;
+                // The running stage; once all are done, the last one (whose
+                // reviewers can no longer decide).
+                let current = stages
+                    .iter()
+                    .find(|s| s.status() == ReviewStatus::InProgress)
+                    .or(stages.last())
+                    .ok_or(DecisionError::NotFound(Missing::Instance(instance.id)))?;
+                Ok(ResolvedPhase {
+                    phase: Phase::Stage(current.id),
+                    status: current.status(),
+                })
+            }
+        }
+    }
+
+    /// Whether the caller may read this instance's decision items: a read
+    /// role, the creator, or a reviewer in the instance.
+    async fn may_read(
+        &self,
+        actor: &Actor,
+        definition: &Definition,
+        instance: &Instance,
+    ) -> Result<bool, DecisionError> {
+        Ok(actor.may_read(definition)
+            || !self
+                .decisions
+                .phases_reviewed_by(instance.id, actor.id())
+                .await?
+                .is_empty())
+    }
+
+    /// Who the reviewer is, as items show it: from the directory when the
+    /// caller is in it, else from the token.
+    async fn reviewer(&self, actor: &Actor) -> Result<Identity, DecisionError> {
+        let Actor::User {
+            id,
+            display_name,
+            user_principal_name,
+            ..
+        } = actor
+        else {
+            return Err(DecisionError::ApplicationCannotDecide);
+        };
+        Ok(match self.directory.user(*id).await? {
+            Some(user) => Identity {
+                id: user.id,
+                display_name: user.display_name,
+                user_principal_name: user.user_principal_name,
+            },
+            None => Identity {
+                id: *id,
+                display_name: display_name.clone().unwrap_or_default(),
+                user_principal_name: user_principal_name.clone().unwrap_or_default(),
+            },
+        })
+    }
+
+    fn check_justification(
+        definition: &Definition,
+        review: &NewReview,
+    ) -> Result<(), DecisionError> {
+        let blank = review
+            .justification
+            .as_deref()
+            .is_none_or(|j| j.trim().is_empty());
+        if definition.spec.settings.justification_required_on_approval
+            && review.decision == Decision::Approve
+            && blank
+        {
+            Err(DecisionError::JustificationRequired)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn commit(
+        &self,
+        phase: Phase,
+        items: &[DecisionItemId],
+        reviewer: Identity,
+        review: NewReview,
+    ) -> Result<(), DecisionError> {
+        let review = Review {
+            decision: review.decision,
+            justification: review.justification,
+            reviewed_by: reviewer,
+            reviewed_date_time: self.clock.now(),
+        };
+        match self.decisions.record(phase, items, &review).await? {
+            RecordOutcome::Recorded => Ok(()),
+            // A stop committed between our check and our write.
+            RecordOutcome::NotInProgress => Err(StageNotInProgress {
+                status: ReviewStatus::Completed,
+            }
+            .into()),
+        }
+    }
+
+    /// `PATCH …/decisions/{id}`: records the caller's decision on one item.
+    ///
+    /// Missing objects come before missing rights, and rights before the
+    /// stage's state, as for a stop.
+    ///
+    /// # Errors
+    /// See [`DecisionError`].
+    pub async fn record(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        target: DecisionTarget,
+        item_id: DecisionItemId,
+        review: NewReview,
+    ) -> Result<(), DecisionError> {
+        if matches!(actor, Actor::Application { .. }) {
+            return Err(DecisionError::ApplicationCannotDecide);
+        }
+        let (definition, instance) = self.review(definition_id, instance_id).await?;
+        let resolved = self.phase(&definition, &instance, target).await?;
+        let entry = self
+            .decisions
+            .phase_item(resolved.phase, item_id)
+            .await?
+            .ok_or(DecisionError::NotFound(Missing::DecisionItem(item_id)))?;
+        let rules = self
+            .decisions
+            .rules(resolved.phase)
+            .await?
+            .unwrap_or_default();
+        if !rules.reviews(actor.id(), entry.item.principal.id, entry.manager) {
+            return Err(DecisionError::Forbidden);
+        }
+        if resolved.status != ReviewStatus::InProgress {
+            return Err(StageNotInProgress {
+                status: resolved.status,
+            }
+            .into());
+        }
+        Self::check_justification(&definition, &review)?;
+        let reviewer = self.reviewer(actor).await?;
+        self.commit(resolved.phase, &[item_id], reviewer, review)
+            .await
+    }
+
+    /// `POST …/batchRecordDecisions`: records one decision on every item of
+    /// the phase that the caller reviews, optionally only those of one
+    /// principal and/or resource.
+    ///
+    /// # Errors
+    /// See [`DecisionError`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_batch(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        target: DecisionTarget,
+        review: NewReview,
+        principal: Option<PrincipalId>,
+        resource: Option<PrincipalId>,
+    ) -> Result<(), DecisionError> {
+        if matches!(actor, Actor::Application { .. }) {
+            return Err(DecisionError::ApplicationCannotDecide);
+        }
+        let (definition, instance) = self.review(definition_id, instance_id).await?;
+        let resolved = self.phase(&definition, &instance, target).await?;
+        let rules = self
+            .decisions
+            .rules(resolved.phase)
+            .await?
+            .unwrap_or_default();
+        let items: Vec<DecisionItemId> = self
+            .decisions
+            .phase_items(resolved.phase)
+            .await?
+            .into_iter()
+            .filter(|e| rules.reviews(actor.id(), e.item.principal.id, e.manager))
+            .filter(|e| principal.is_none_or(|p| p == e.item.principal.id))
+            .filter(|e| resource.is_none_or(|r| r == e.item.resource.id))
+            .map(|e| e.item.id)
+            .collect();
+        if resolved.status != ReviewStatus::InProgress {
+            return Err(StageNotInProgress {
+                status: resolved.status,
+            }
+            .into());
+        }
+        Self::check_justification(&definition, &review)?;
+        if items.is_empty() {
+            return Ok(());
+        }
+        let reviewer = self.reviewer(actor).await?;
+        self.commit(resolved.phase, &items, reviewer, review).await
+    }
+
+    /// `POST P/resetDecisions`: every item of the instance back to
+    /// `NotReviewed` (the history stays).
+    ///
+    /// # Errors
+    /// See [`DecisionError`].
+    pub async fn reset(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+    ) -> Result<(), DecisionError> {
+        let (definition, instance) = self.review(definition_id, instance_id).await?;
+        if !actor.may_write(&definition) {
+            return Err(DecisionError::Forbidden);
+        }
+        if instance.status() != ReviewStatus::InProgress {
+            return Err(DecisionError::InstanceNotInProgress(instance.status()));
+        }
+        match self.decisions.reset(instance_id).await? {
+            RecordOutcome::Recorded => Ok(()),
+            RecordOutcome::NotInProgress => Err(DecisionError::InstanceNotInProgress(
+                ReviewStatus::Completed,
+            )),
+        }
+    }
+
+    /// A page of decision items: of the instance, or of one stage; with
+    /// `mine`, only those the caller reviews (`filterByCurrentUser`).
+    ///
+    /// # Errors
+    /// See [`DecisionError`].
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage: Option<StageId>,
+        mut query: DecisionQuery,
+        mine: bool,
+    ) -> Result<Page<DecisionItem>, DecisionError> {
+        let (definition, instance) = self.review(definition_id, instance_id).await?;
+        let scope = match stage {
+            Some(stage) => ItemScope::Phase(
+                self.phase(&definition, &instance, DecisionTarget::Stage(stage))
+                    .await?
+                    .phase,
+            ),
+            None => ItemScope::Instance(instance.id),
+        };
+        if !self.may_read(actor, &definition, &instance).await? {
+            return Err(DecisionError::Forbidden);
+        }
+        query.reviewer = mine.then(|| actor.id());
+        Ok(self.decisions.list(scope, query).await?)
+    }
+
+    /// One decision item, of the instance or of one stage.
+    ///
+    /// # Errors
+    /// See [`DecisionError`].
+    pub async fn get(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage: Option<StageId>,
+        item_id: DecisionItemId,
+    ) -> Result<DecisionItem, DecisionError> {
+        let (definition, instance) = self.review(definition_id, instance_id).await?;
+        let not_found = DecisionError::NotFound(Missing::DecisionItem(item_id));
+        let item = match stage {
+            Some(stage) => {
+                let phase = self
+                    .phase(&definition, &instance, DecisionTarget::Stage(stage))
+                    .await?
+                    .phase;
+                self.decisions
+                    .phase_item(phase, item_id)
+                    .await?
+                    .map(|e| e.item)
+            }
+            None => self.decisions.item(instance.id, item_id).await?,
+        }
+        .ok_or(not_found)?;
+        if self.may_read(actor, &definition, &instance).await? {
+            Ok(item)
+        } else {
+            Err(DecisionError::Forbidden)
+        }
+    }
+}

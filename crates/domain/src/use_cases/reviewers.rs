@@ -1,0 +1,132 @@
+//! Resolving reviewer scopes and review scopes against the directory.
+
+use crate::decision::{DecisionItem, Identity, Resource, ReviewerRules};
+use crate::definition::QueryScope;
+use crate::directory::User;
+use crate::ids::{InstanceId, PrincipalId};
+use crate::ports::{DirectoryRepository, RepositoryError};
+use crate::queries::{MembershipQuery, ReviewerQuery};
+
+/// Why a reviewer scope could not be resolved. `fallback` and `index` say
+/// which entry of which list.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ResolveError {
+    #[error("unsupported reviewer query")]
+    Unsupported { fallback: bool, index: usize },
+    #[error("the reviewer query names an unknown user or group")]
+    NotFound { fallback: bool, index: usize },
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// Resolves `reviewers` and `fallback` to rules: fixed users are looked up
+/// now; `./manager` is resolved per item when items enter the phase.
+pub(crate) async fn resolve_rules(
+    directory: &dyn DirectoryRepository,
+    reviewers: &[QueryScope],
+    fallback: &[QueryScope],
+) -> Result<ReviewerRules, ResolveError> {
+    let mut rules = ReviewerRules {
+        self_review: reviewers.is_empty(),
+        ..ReviewerRules::default()
+    };
+    for (is_fallback, scopes) in [(false, reviewers), (true, fallback)] {
+        for (index, scope) in scopes.iter().enumerate() {
+            let query = ReviewerQuery::parse(scope).map_err(|_| ResolveError::Unsupported {
+                fallback: is_fallback,
+                index,
+            })?;
+            let not_found = ResolveError::NotFound {
+                fallback: is_fallback,
+                index,
+            };
+            let users: Vec<PrincipalId> = match query {
+                ReviewerQuery::Manager if is_fallback => {
+                    return Err(ResolveError::Unsupported {
+                        fallback: true,
+                        index,
+                    });
+                }
+                ReviewerQuery::Manager => {
+                    rules.by_manager = true;
+                    continue;
+                }
+                ReviewerQuery::User(id) => match directory.user(id).await? {
+                    Some(user) => vec![user.id],
+                    None => return Err(not_found),
+                },
+                ReviewerQuery::GroupOwners(group) => {
+                    if directory.group(group).await?.is_none() {
+                        return Err(not_found);
+                    }
+                    ids(directory.owner_users(group).await?)
+                }
+                ReviewerQuery::GroupMembers(query) => {
+                    if directory.group(query.group).await?.is_none() {
+                        return Err(not_found);
+                    }
+                    ids(directory.member_users(query).await?)
+                }
+            };
+            let target = if is_fallback {
+                &mut rules.fallback
+            } else {
+                &mut rules.fixed
+            };
+            for user in users {
+                if !target.contains(&user) {
+                    target.push(user);
+                }
+            }
+        }
+    }
+    Ok(rules)
+}
+
+fn ids(users: Vec<User>) -> Vec<PrincipalId> {
+    users.into_iter().map(|u| u.id).collect()
+}
+
+/// Why a review scope could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ScopeError {
+    #[error("unsupported scope query")]
+    Unsupported,
+    #[error("the scope names an unknown group")]
+    GroupNotFound(PrincipalId),
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// One decision item per user the scope names, with the group as resource.
+pub(crate) async fn resolve_items(
+    directory: &dyn DirectoryRepository,
+    scope: &QueryScope,
+    instance: InstanceId,
+) -> Result<Vec<DecisionItem>, ScopeError> {
+    let query = MembershipQuery::parse(scope).map_err(|_| ScopeError::Unsupported)?;
+    let group = directory
+        .group(query.group)
+        .await?
+        .ok_or(ScopeError::GroupNotFound(query.group))?;
+    let resource = Resource {
+        id: group.id,
+        display_name: group.display_name,
+    };
+    Ok(directory
+        .member_users(query)
+        .await?
+        .into_iter()
+        .map(|user| {
+            DecisionItem::new(
+                instance,
+                Identity {
+                    id: user.id,
+                    display_name: user.display_name,
+                    user_principal_name: user.user_principal_name,
+                },
+                resource.clone(),
+            )
+        })
+        .collect())
+}

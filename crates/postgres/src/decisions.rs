@@ -1,0 +1,447 @@
+//! Decision items, phases and the decision history over PostgreSQL.
+
+use access_reviews_domain::decision::{
+    Decision, DecisionItem, Identity, Recommendation, Resource, Review, ReviewerRules,
+};
+use access_reviews_domain::ids::{DecisionItemId, InstanceId, PrincipalId, StageId};
+use access_reviews_domain::ports::{
+    DecisionQuery, DecisionRepository, ItemScope, Phase, PhaseItem, RecordOutcome, RepositoryError,
+};
+use access_reviews_domain::query::Page;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::error::{CorruptRow, map_sqlx};
+use crate::repository::PgRepository;
+
+/// Whether the reviewer `$who` reviews item `i` in phase `rp`, where `pi`
+/// is the item's row in that phase: [`ReviewerRules::reviews`] in SQL.
+pub(crate) const REVIEWS: &str = "(CASE WHEN rp.self_review THEN i.principal_id = $who \
+     ELSE EXISTS (SELECT 1 FROM phase_reviewers r WHERE r.phase_id = rp.id \
+                  AND r.role = 'primary' AND r.reviewer_id = $who) \
+       OR (rp.by_manager AND pi.manager_id = $who) \
+       OR (NOT EXISTS (SELECT 1 FROM phase_reviewers r WHERE r.phase_id = rp.id AND r.role = 'primary') \
+           AND NOT (rp.by_manager AND pi.manager_id IS NOT NULL) \
+           AND EXISTS (SELECT 1 FROM phase_reviewers r WHERE r.phase_id = rp.id \
+                       AND r.role = 'fallback' AND r.reviewer_id = $who)) \
+     END)";
+
+const ITEM_COLUMNS: &str = "i.id, i.instance_id, i.principal_id, i.principal_display_name, \
+     i.principal_user_principal_name, i.resource_id, i.resource_display_name, i.recommendation, \
+     i.decision, i.justification, i.reviewed_by_id, i.reviewed_by_display_name, \
+     i.reviewed_by_user_principal_name, i.reviewed_date_time";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ItemRow {
+    id: Uuid,
+    instance_id: Uuid,
+    principal_id: Uuid,
+    principal_display_name: String,
+    principal_user_principal_name: String,
+    resource_id: Uuid,
+    resource_display_name: String,
+    recommendation: String,
+    decision: Option<String>,
+    justification: Option<String>,
+    reviewed_by_id: Option<Uuid>,
+    reviewed_by_display_name: Option<String>,
+    reviewed_by_user_principal_name: Option<String>,
+    reviewed_date_time: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<ItemRow> for DecisionItem {
+    type Error = CorruptRow;
+
+    fn try_from(r: ItemRow) -> Result<Self, CorruptRow> {
+        let corrupt = CorruptRow {
+            what: "decision item",
+        };
+        let latest = match (r.decision, r.reviewed_by_id, r.reviewed_date_time) {
+            (Some(decision), Some(by), Some(at)) => Some(Review {
+                decision: decision.parse::<Decision>().map_err(|_| corrupt)?,
+                justification: r.justification,
+                reviewed_by: Identity {
+                    id: PrincipalId::from_uuid(by),
+                    display_name: r.reviewed_by_display_name.unwrap_or_default(),
+                    user_principal_name: r.reviewed_by_user_principal_name.unwrap_or_default(),
+                },
+                reviewed_date_time: at,
+            }),
+            (None, None, None) => None,
+            _ => return Err(corrupt),
+        };
+        Ok(DecisionItem {
+            id: DecisionItemId::from_uuid(r.id),
+            instance_id: InstanceId::from_uuid(r.instance_id),
+            principal: Identity {
+                id: PrincipalId::from_uuid(r.principal_id),
+                display_name: r.principal_display_name,
+                user_principal_name: r.principal_user_principal_name,
+            },
+            resource: Resource {
+                id: PrincipalId::from_uuid(r.resource_id),
+                display_name: r.resource_display_name,
+            },
+            recommendation: r
+                .recommendation
+                .parse::<Recommendation>()
+                .map_err(|_| corrupt)?,
+            latest,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PhaseItemRow {
+    #[sqlx(flatten)]
+    item: ItemRow,
+    manager_id: Option<Uuid>,
+}
+
+impl TryFrom<PhaseItemRow> for PhaseItem {
+    type Error = CorruptRow;
+
+    fn try_from(r: PhaseItemRow) -> Result<Self, CorruptRow> {
+        Ok(PhaseItem {
+            item: r.item.try_into()?,
+            manager: r.manager_id.map(PrincipalId::from_uuid),
+        })
+    }
+}
+
+fn kind(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Stage(_) => "stage",
+        Phase::Instance(_) => "instance",
+    }
+}
+
+/// Creates a phase and its reviewer rules.
+pub(crate) async fn insert_phase(
+    conn: &mut PgConnection,
+    phase: Phase,
+    instance: InstanceId,
+    rules: &ReviewerRules,
+) -> Result<(), RepositoryError> {
+    sqlx::query(
+        "INSERT INTO review_phases (id, kind, instance_id, self_review, by_manager) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(phase.id())
+    .bind(kind(phase))
+    .bind(instance.as_uuid())
+    .bind(rules.self_review)
+    .bind(rules.by_manager)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_sqlx)?;
+    let ids = |list: &[PrincipalId]| list.iter().map(|p| p.as_uuid()).collect::<Vec<_>>();
+    sqlx::query(
+        "INSERT INTO phase_reviewers (phase_id, role, reviewer_id) \
+         SELECT $1, 'primary', unnest($2::uuid[]) \
+         UNION ALL SELECT $1, 'fallback', unnest($3::uuid[])",
+    )
+    .bind(phase.id())
+    .bind(ids(&rules.fixed))
+    .bind(ids(&rules.fallback))
+    .execute(&mut *conn)
+    .await
+    .map_err(map_sqlx)?;
+    Ok(())
+}
+
+/// Stores new items, in order.
+pub(crate) async fn insert_items(
+    conn: &mut PgConnection,
+    instance: InstanceId,
+    items: &[DecisionItem],
+) -> Result<(), RepositoryError> {
+    let column = |f: &dyn Fn(&DecisionItem) -> Uuid| items.iter().map(f).collect::<Vec<_>>();
+    let text = |f: &dyn Fn(&DecisionItem) -> String| items.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(
+        "INSERT INTO decision_items (id, instance_id, principal_id, principal_display_name, \
+         principal_user_principal_name, resource_id, resource_display_name, recommendation) \
+         SELECT u.id, $1, u.principal_id, u.principal_name, u.principal_upn, u.resource_id, \
+         u.resource_name, u.recommendation \
+         FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::text[], \
+         $8::text[]) WITH ORDINALITY AS u(id, principal_id, principal_name, principal_upn, \
+         resource_id, resource_name, recommendation, position) ORDER BY u.position",
+    )
+    .bind(instance.as_uuid())
+    .bind(column(&|i| i.id.as_uuid()))
+    .bind(column(&|i| i.principal.id.as_uuid()))
+    .bind(text(&|i| i.principal.display_name.clone()))
+    .bind(text(&|i| i.principal.user_principal_name.clone()))
+    .bind(column(&|i| i.resource.id.as_uuid()))
+    .bind(text(&|i| i.resource.display_name.clone()))
+    .bind(text(&|i| i.recommendation.as_str().to_owned()))
+    .execute(conn)
+    .await
+    .map_err(map_sqlx)?;
+    Ok(())
+}
+
+/// Puts every item of the instance into its first phase, with each
+/// principal's manager as it is now.
+pub(crate) async fn enter_all(
+    conn: &mut PgConnection,
+    phase: Phase,
+    instance: InstanceId,
+) -> Result<(), RepositoryError> {
+    sqlx::query(
+        "INSERT INTO phase_items (phase_id, item_id, manager_id) \
+         SELECT $1, i.id, u.manager_id FROM decision_items i \
+         LEFT JOIN directory_users u ON u.id = i.principal_id \
+         WHERE i.instance_id = $2",
+    )
+    .bind(phase.id())
+    .bind(instance.as_uuid())
+    .execute(conn)
+    .await
+    .map_err(map_sqlx)?;
+    Ok(())
+}
+
+impl PgRepository {
+    async fn phase_rows(
+        &self,
+        phase: Phase,
+        item: Option<DecisionItemId>,
+    ) -> Result<Vec<PhaseItem>, RepositoryError> {
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS}, pi.manager_id FROM phase_items pi \
+             JOIN decision_items i ON i.id = pi.item_id \
+             WHERE pi.phase_id = $1 AND ($2::uuid IS NULL OR i.id = $2) ORDER BY i.seq"
+        );
+        let rows: Vec<PhaseItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(phase.id())
+            .bind(item.map(|i| i.as_uuid()))
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        Ok(rows
+            .into_iter()
+            .map(PhaseItem::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+}
+
+/// Locks the phase's row against a concurrent stop until the transaction
+/// ends, and tells whether it is `InProgress`. A stop that committed first
+/// is seen (its row lock is waited for, then the row re-read).
+async fn lock_in_progress(conn: &mut PgConnection, phase: Phase) -> Result<bool, RepositoryError> {
+    let sql = match phase {
+        Phase::Stage(_) => "SELECT status FROM access_review_stages WHERE id = $1 FOR SHARE",
+        Phase::Instance(_) => "SELECT status FROM access_review_instances WHERE id = $1 FOR SHARE",
+    };
+    let status: Option<String> = sqlx::query_scalar(sql)
+        .bind(phase.id())
+        .fetch_optional(conn)
+        .await
+        .map_err(map_sqlx)?;
+    Ok(status.as_deref() == Some("InProgress"))
+}
+
+#[async_trait]
+impl DecisionRepository for PgRepository {
+    async fn rules(&self, phase: Phase) -> Result<Option<ReviewerRules>, RepositoryError> {
+        let flags: Option<(bool, bool)> =
+            sqlx::query_as("SELECT self_review, by_manager FROM review_phases WHERE id = $1")
+                .bind(phase.id())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(map_sqlx)?;
+        let Some((self_review, by_manager)) = flags else {
+            return Ok(None);
+        };
+        let reviewers: Vec<(String, Uuid)> = sqlx::query_as(
+            "SELECT role, reviewer_id FROM phase_reviewers WHERE phase_id = $1 ORDER BY role, reviewer_id",
+        )
+        .bind(phase.id())
+        .fetch_all(self.pool())
+        .await
+        .map_err(map_sqlx)?;
+        let of = |role: &str| {
+            reviewers
+                .iter()
+                .filter(|(r, _)| r == role)
+                .map(|(_, id)| PrincipalId::from_uuid(*id))
+                .collect()
+        };
+        Ok(Some(ReviewerRules {
+            self_review,
+            fixed: of("primary"),
+            by_manager,
+            fallback: of("fallback"),
+        }))
+    }
+
+    async fn phase_item(
+        &self,
+        phase: Phase,
+        item: DecisionItemId,
+    ) -> Result<Option<PhaseItem>, RepositoryError> {
+        Ok(self.phase_rows(phase, Some(item)).await?.into_iter().next())
+    }
+
+    async fn phase_items(&self, phase: Phase) -> Result<Vec<PhaseItem>, RepositoryError> {
+        self.phase_rows(phase, None).await
+    }
+
+    async fn item(
+        &self,
+        instance: InstanceId,
+        item: DecisionItemId,
+    ) -> Result<Option<DecisionItem>, RepositoryError> {
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM decision_items i WHERE i.id = $1 AND i.instance_id = $2"
+        );
+        let row: Option<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(item.as_uuid())
+            .bind(instance.as_uuid())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        Ok(row.map(DecisionItem::try_from).transpose()?)
+    }
+
+    async fn list(
+        &self,
+        scope: ItemScope,
+        query: DecisionQuery,
+    ) -> Result<Page<DecisionItem>, RepositoryError> {
+        let (instance, phase) = match scope {
+            ItemScope::Instance(i) => (Some(i.as_uuid()), None),
+            ItemScope::Phase(p) => (None, Some(p.id())),
+        };
+        let reviews = REVIEWS.replace("$who", "$4");
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM decision_items i \
+             WHERE ($1::uuid IS NULL OR i.instance_id = $1) \
+             AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM phase_items x \
+                  WHERE x.item_id = i.id AND x.phase_id = $2)) \
+             AND ($3::text IS NULL OR coalesce(i.decision, 'NotReviewed') = $3) \
+             AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM phase_items pi \
+                  JOIN review_phases rp ON rp.id = pi.phase_id \
+                  WHERE pi.item_id = i.id AND ($2::uuid IS NULL OR pi.phase_id = $2) \
+                  AND {reviews})) \
+             ORDER BY i.seq LIMIT $5 OFFSET $6"
+        );
+        let top = usize::from(query.page.top());
+        let rows: Vec<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(instance)
+            .bind(phase)
+            .bind(query.decision.map(Decision::as_str))
+            .bind(query.reviewer.map(|r| r.as_uuid()))
+            .bind(i64::from(query.page.top()) + 1)
+            .bind(i64::try_from(query.page.skip()).unwrap_or(i64::MAX))
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        let has_more = rows.len() > top;
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .take(top)
+                .map(DecisionItem::try_from)
+                .collect::<Result<_, _>>()?,
+            has_more,
+        })
+    }
+
+    async fn phases_reviewed_by(
+        &self,
+        instance: InstanceId,
+        who: PrincipalId,
+    ) -> Result<Vec<Phase>, RepositoryError> {
+        let reviews = REVIEWS.replace("$who", "$2");
+        let sql = format!(
+            "SELECT rp.id, rp.kind FROM review_phases rp WHERE rp.instance_id = $1 \
+             AND EXISTS (SELECT 1 FROM phase_items pi JOIN decision_items i ON i.id = pi.item_id \
+                         WHERE pi.phase_id = rp.id AND {reviews})"
+        );
+        let rows: Vec<(Uuid, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(instance.as_uuid())
+            .bind(who.as_uuid())
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        rows.into_iter()
+            .map(|(id, kind)| match kind.as_str() {
+                "stage" => Ok(Phase::Stage(StageId::from_uuid(id))),
+                "instance" => Ok(Phase::Instance(InstanceId::from_uuid(id))),
+                _ => Err(CorruptRow { what: "phase kind" }.into()),
+            })
+            .collect()
+    }
+
+    async fn record(
+        &self,
+        phase: Phase,
+        items: &[DecisionItemId],
+        review: &Review,
+    ) -> Result<RecordOutcome, RepositoryError> {
+        let mut tx = self.pool().begin().await.map_err(map_sqlx)?;
+        if !lock_in_progress(&mut tx, phase).await? {
+            tx.rollback().await.map_err(map_sqlx)?;
+            return Ok(RecordOutcome::NotInProgress);
+        }
+        let ids: Vec<Uuid> = items.iter().map(|i| i.as_uuid()).collect();
+        let by = &review.reviewed_by;
+        sqlx::query(
+            "UPDATE decision_items SET decision = $2, justification = $3, reviewed_by_id = $4, \
+             reviewed_by_display_name = $5, reviewed_by_user_principal_name = $6, \
+             reviewed_date_time = $7 WHERE id = ANY($1)",
+        )
+        .bind(&ids)
+        .bind(review.decision.as_str())
+        .bind(review.justification.as_deref())
+        .bind(by.id.as_uuid())
+        .bind(&by.display_name)
+        .bind(&by.user_principal_name)
+        .bind(review.reviewed_date_time)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        sqlx::query(
+            "INSERT INTO decision_history (phase_id, item_id, decision, justification, \
+             reviewed_by_id, reviewed_by_display_name, reviewed_by_user_principal_name, \
+             reviewed_date_time) SELECT $1, unnest($2::uuid[]), $3, $4, $5, $6, $7, $8",
+        )
+        .bind(phase.id())
+        .bind(&ids)
+        .bind(review.decision.as_str())
+        .bind(review.justification.as_deref())
+        .bind(by.id.as_uuid())
+        .bind(&by.display_name)
+        .bind(&by.user_principal_name)
+        .bind(review.reviewed_date_time)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(RecordOutcome::Recorded)
+    }
+
+    async fn reset(&self, instance: InstanceId) -> Result<RecordOutcome, RepositoryError> {
+        let mut tx = self.pool().begin().await.map_err(map_sqlx)?;
+        if !lock_in_progress(&mut tx, Phase::Instance(instance)).await? {
+            tx.rollback().await.map_err(map_sqlx)?;
+            return Ok(RecordOutcome::NotInProgress);
+        }
+        sqlx::query(
+            "UPDATE decision_items SET decision = NULL, justification = NULL, \
+             reviewed_by_id = NULL, reviewed_by_display_name = NULL, \
+             reviewed_by_user_principal_name = NULL, reviewed_date_time = NULL \
+             WHERE instance_id = $1",
+        )
+        .bind(instance.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(RecordOutcome::Recorded)
+    }
+}
