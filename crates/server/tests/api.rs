@@ -498,7 +498,7 @@ async fn a_review_with_people_moves_exactly_the_right_items_through_three_stages
     };
     let instance = &instance;
     let current_stage = move || async move {
-        let stages = app.stages(&instance).await;
+        let stages = app.stages(instance).await;
         let current = stages.iter().find(|s| s["status"] == "InProgress").unwrap();
         format!("{instance}/stages/{}", current["id"].as_str().unwrap())
     };
@@ -615,7 +615,7 @@ async fn a_review_with_people_moves_exactly_the_right_items_through_three_stages
         StatusCode::NO_CONTENT
     );
 
-    let (_, instance_now) = app.get(&instance).await;
+    let (_, instance_now) = app.get(instance).await;
     assert_eq!(instance_now["status"], "Completed");
     let (_, all) = app.get(&format!("{instance}/decisions")).await;
     let latest: Vec<(String, String, String)> = all["value"]
