@@ -14,7 +14,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::error::{CorruptRow, map_sqlx};
-use crate::repository::PgRepository;
+use crate::repository::{PgRepository, limits, paged};
 
 /// Whether the reviewer `$who` reviews item `i` in phase `rp`, where `pi`
 /// is the item's row in that phase: [`ReviewerRules::reviews`] in SQL.
@@ -329,26 +329,18 @@ impl DecisionRepository for PgRepository {
                   AND {reviews})) \
              ORDER BY i.seq LIMIT $5 OFFSET $6"
         );
-        let top = usize::from(query.page.top());
+        let (limit, offset) = limits(query.page);
         let rows: Vec<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(instance)
             .bind(phase)
             .bind(query.decision.map(Decision::as_str))
             .bind(query.reviewer.map(|r| r.as_uuid()))
-            .bind(i64::from(query.page.top()) + 1)
-            .bind(i64::try_from(query.page.skip()).unwrap_or(i64::MAX))
+            .bind(limit)
+            .bind(offset)
             .fetch_all(self.pool())
             .await
             .map_err(map_sqlx)?;
-        let has_more = rows.len() > top;
-        Ok(Page {
-            items: rows
-                .into_iter()
-                .take(top)
-                .map(DecisionItem::try_from)
-                .collect::<Result<_, _>>()?,
-            has_more,
-        })
+        paged(rows, query.page, DecisionItem::try_from)
     }
 
     async fn phases_reviewed_by(

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::error::{CorruptRow, is_unique_violation, map_sqlx};
-use crate::repository::PgRepository;
+use crate::repository::{PgRepository, limits, paged};
 
 const USER_COLUMNS: &str =
     "id, display_name, user_principal_name, mail, mail_nickname, account_enabled";
@@ -126,30 +126,6 @@ const WALK: &str = "WITH RECURSIVE walk(group_id) AS ( \
      UNION \
      SELECT m.member_id FROM group_members m JOIN walk w ON m.group_id = w.group_id \
      WHERE m.member_kind = 'group')";
-
-fn limits(page: PageRequest) -> (i64, i64) {
-    (
-        i64::from(page.top()) + 1,
-        i64::try_from(page.skip()).unwrap_or(i64::MAX),
-    )
-}
-
-fn paged<R, T>(
-    rows: Vec<R>,
-    page: PageRequest,
-    f: impl Fn(R) -> Result<T, CorruptRow>,
-) -> Result<Page<T>, RepositoryError> {
-    let top = usize::from(page.top());
-    let has_more = rows.len() > top;
-    Ok(Page {
-        items: rows
-            .into_iter()
-            .take(top)
-            .map(f)
-            .collect::<Result<_, _>>()?,
-        has_more,
-    })
-}
 
 impl PgRepository {
     async fn objects(

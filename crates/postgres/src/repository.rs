@@ -11,7 +11,7 @@ use access_reviews_domain::ports::{
     DefinitionRepository, InstanceRepository, RepositoryError, StageRepository, StartedReview,
     StopOutcome,
 };
-use access_reviews_domain::query::{ListQuery, Page};
+use access_reviews_domain::query::{ListQuery, Page, PageRequest};
 use access_reviews_domain::stage::Stage;
 use access_reviews_domain::status::ReviewStatus;
 use access_reviews_domain::stop::{CarryOver, StopTransition};
@@ -54,20 +54,22 @@ fn status(raw: &str) -> Result<ReviewStatus, CorruptRow> {
     raw.parse().map_err(|_| CorruptRow { what: "status" })
 }
 
-/// `LIMIT` for a page: one more than asked, to learn whether more follow.
-fn limit_and_offset(query: ListQuery) -> (i64, i64) {
+/// `LIMIT` and `OFFSET` for a page: one more than asked, to learn whether
+/// more follow.
+pub(crate) fn limits(page: PageRequest) -> (i64, i64) {
     (
-        i64::from(query.page.top()) + 1,
-        i64::try_from(query.page.skip()).unwrap_or(i64::MAX),
+        i64::from(page.top()) + 1,
+        i64::try_from(page.skip()).unwrap_or(i64::MAX),
     )
 }
 
-fn into_page<R, T>(
+/// The page of rows fetched with [`limits`], converted.
+pub(crate) fn paged<R, T>(
     rows: Vec<R>,
-    query: ListQuery,
+    page: PageRequest,
     convert: impl Fn(R) -> Result<T, CorruptRow>,
 ) -> Result<Page<T>, RepositoryError> {
-    let top = usize::from(query.page.top());
+    let top = usize::from(page.top());
     let has_more = rows.len() > top;
     let items = rows
         .into_iter()
@@ -188,6 +190,12 @@ const DEFINITION_COLUMNS: &str = "id, display_name, description_for_admins, \
     description_for_reviewers, scope, reviewers, fallback_reviewers, stage_settings, settings, \
     created_by_id, created_by_display_name, created_by_user_principal_name, created_date_time, \
     last_modified_date_time, status";
+
+const INSTANCE_COLUMNS: &str = "id, definition_id, start_date_time, end_date_time, scope, \
+    reviewers, fallback_reviewers, status";
+
+const STAGE_COLUMNS: &str = "id, instance_id, stage_key, start_date_time, end_date_time, \
+    reviewers, fallback_reviewers, status";
 
 async fn insert_stage(conn: &mut PgConnection, stage: &Stage) -> Result<(), RepositoryError> {
     sqlx::query(
@@ -320,7 +328,7 @@ impl DefinitionRepository for PgRepository {
         query: ListQuery,
         created_by: Option<PrincipalId>,
     ) -> Result<Page<Definition>, RepositoryError> {
-        let (limit, offset) = limit_and_offset(query);
+        let (limit, offset) = limits(query.page);
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {DEFINITION_COLUMNS} FROM access_review_definitions \
              WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR created_by_id = $2) \
@@ -334,7 +342,7 @@ impl DefinitionRepository for PgRepository {
             .fetch_all(&self.pool)
             .await
             .map_err(map_sqlx)?;
-        into_page(rows, query, Definition::try_from)
+        paged(rows, query.page, Definition::try_from)
     }
 }
 
@@ -345,16 +353,15 @@ impl InstanceRepository for PgRepository {
         definition_id: DefinitionId,
         instance_id: InstanceId,
     ) -> Result<Option<Instance>, RepositoryError> {
-        let row: Option<InstanceRow> = sqlx::query_as(
-            "SELECT id, definition_id, start_date_time, end_date_time, scope, reviewers, \
-             fallback_reviewers, status FROM access_review_instances \
-             WHERE id = $1 AND definition_id = $2",
-        )
-        .bind(instance_id.as_uuid())
-        .bind(definition_id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_sqlx)?;
+        let sql = format!(
+            "SELECT {INSTANCE_COLUMNS} FROM access_review_instances WHERE id = $1 AND definition_id = $2"
+        );
+        let row: Option<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(instance_id.as_uuid())
+            .bind(definition_id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_sqlx)?;
         Ok(row.map(Instance::try_from).transpose()?)
     }
 
@@ -363,21 +370,21 @@ impl InstanceRepository for PgRepository {
         definition_id: DefinitionId,
         query: ListQuery,
     ) -> Result<Page<Instance>, RepositoryError> {
-        let (limit, offset) = limit_and_offset(query);
-        let rows: Vec<InstanceRow> = sqlx::query_as(
-            "SELECT id, definition_id, start_date_time, end_date_time, scope, reviewers, \
-             fallback_reviewers, status FROM access_review_instances \
+        let (limit, offset) = limits(query.page);
+        let sql = format!(
+            "SELECT {INSTANCE_COLUMNS} FROM access_review_instances \
              WHERE definition_id = $1 AND ($2::text IS NULL OR status = $2) \
-             ORDER BY seq LIMIT $3 OFFSET $4",
-        )
-        .bind(definition_id.as_uuid())
-        .bind(query.status.map(ReviewStatus::as_str))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_sqlx)?;
-        into_page(rows, query, Instance::try_from)
+             ORDER BY seq LIMIT $3 OFFSET $4"
+        );
+        let rows: Vec<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(definition_id.as_uuid())
+            .bind(query.status.map(ReviewStatus::as_str))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx)?;
+        paged(rows, query.page, Instance::try_from)
     }
 }
 
@@ -388,16 +395,15 @@ impl StageRepository for PgRepository {
         instance_id: InstanceId,
         stage_id: StageId,
     ) -> Result<Option<Stage>, RepositoryError> {
-        let row: Option<StageRow> = sqlx::query_as(
-            "SELECT id, instance_id, stage_key, start_date_time, end_date_time, reviewers, \
-             fallback_reviewers, status FROM access_review_stages \
-             WHERE id = $1 AND instance_id = $2",
-        )
-        .bind(stage_id.as_uuid())
-        .bind(instance_id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_sqlx)?;
+        let sql = format!(
+            "SELECT {STAGE_COLUMNS} FROM access_review_stages WHERE id = $1 AND instance_id = $2"
+        );
+        let row: Option<StageRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(stage_id.as_uuid())
+            .bind(instance_id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_sqlx)?;
         Ok(row.map(Stage::try_from).transpose()?)
     }
 
@@ -406,33 +412,32 @@ impl StageRepository for PgRepository {
         instance_id: InstanceId,
         query: ListQuery,
     ) -> Result<Page<Stage>, RepositoryError> {
-        let (limit, offset) = limit_and_offset(query);
-        let rows: Vec<StageRow> = sqlx::query_as(
-            "SELECT id, instance_id, stage_key, start_date_time, end_date_time, reviewers, \
-             fallback_reviewers, status FROM access_review_stages \
+        let (limit, offset) = limits(query.page);
+        let sql = format!(
+            "SELECT {STAGE_COLUMNS} FROM access_review_stages \
              WHERE instance_id = $1 AND ($2::text IS NULL OR status = $2) \
-             ORDER BY seq LIMIT $3 OFFSET $4",
-        )
-        .bind(instance_id.as_uuid())
-        .bind(query.status.map(ReviewStatus::as_str))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_sqlx)?;
-        into_page(rows, query, Stage::try_from)
+             ORDER BY seq LIMIT $3 OFFSET $4"
+        );
+        let rows: Vec<StageRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(instance_id.as_uuid())
+            .bind(query.status.map(ReviewStatus::as_str))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx)?;
+        paged(rows, query.page, Stage::try_from)
     }
 
     async fn all(&self, instance_id: InstanceId) -> Result<Vec<Stage>, RepositoryError> {
-        let rows: Vec<StageRow> = sqlx::query_as(
-            "SELECT id, instance_id, stage_key, start_date_time, end_date_time, reviewers, \
-             fallback_reviewers, status FROM access_review_stages \
-             WHERE instance_id = $1 ORDER BY seq",
-        )
-        .bind(instance_id.as_uuid())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_sqlx)?;
+        let sql = format!(
+            "SELECT {STAGE_COLUMNS} FROM access_review_stages WHERE instance_id = $1 ORDER BY seq"
+        );
+        let rows: Vec<StageRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(instance_id.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx)?;
         Ok(rows
             .into_iter()
             .map(Stage::try_from)

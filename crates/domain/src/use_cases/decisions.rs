@@ -12,7 +12,7 @@ use crate::ports::{
 use crate::query::Page;
 use crate::stage::StageNotInProgress;
 use crate::status::ReviewStatus;
-use crate::use_cases::Missing;
+use crate::use_cases::{Missing, find_instance};
 
 /// Which phase a decision request addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,17 +102,13 @@ impl Decisions {
         definition_id: DefinitionId,
         instance_id: InstanceId,
     ) -> Result<(Definition, Instance), DecisionError> {
-        let definition = self
-            .definitions
-            .get(definition_id)
-            .await?
-            .ok_or(DecisionError::NotFound(Missing::Definition(definition_id)))?;
-        let instance = self
-            .instances
-            .get(definition_id, instance_id)
-            .await?
-            .ok_or(DecisionError::NotFound(Missing::Instance(instance_id)))?;
-        Ok((definition, instance))
+        Ok(find_instance(
+            &*self.definitions,
+            &*self.instances,
+            definition_id,
+            instance_id,
+        )
+        .await?)
     }
 
     async fn phase(

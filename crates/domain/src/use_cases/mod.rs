@@ -15,7 +15,10 @@ pub use directory::{DirectoryError, ManageDirectory, NewGroup, NewUser};
 pub use read::{ReadError, ReadReviews};
 pub use stop_stage::{StopStage, StopStageError};
 
+use crate::definition::Definition;
 use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
+use crate::instance::Instance;
+use crate::ports::{DefinitionRepository, InstanceRepository, RepositoryError};
 
 /// The object of a request that does not exist (or not under the parent the
 /// path names).
@@ -58,3 +61,57 @@ impl std::fmt::Display for Missing {
 mod decision_tests;
 #[cfg(test)]
 mod tests;
+
+/// Why the objects a request's path names could not be loaded; each use
+/// case's error has a variant for either case.
+pub(crate) enum Lookup {
+    Missing(Missing),
+    Repository(RepositoryError),
+}
+
+impl From<RepositoryError> for Lookup {
+    fn from(error: RepositoryError) -> Self {
+        Self::Repository(error)
+    }
+}
+
+/// The definition, or [`Missing::Definition`].
+pub(crate) async fn find_definition(
+    definitions: &dyn DefinitionRepository,
+    id: DefinitionId,
+) -> Result<Definition, Lookup> {
+    definitions
+        .get(id)
+        .await?
+        .ok_or(Lookup::Missing(Missing::Definition(id)))
+}
+
+/// The definition and its instance, or what is missing of them.
+pub(crate) async fn find_instance(
+    definitions: &dyn DefinitionRepository,
+    instances: &dyn InstanceRepository,
+    definition_id: DefinitionId,
+    instance_id: InstanceId,
+) -> Result<(Definition, Instance), Lookup> {
+    let definition = find_definition(definitions, definition_id).await?;
+    let instance = instances
+        .get(definition_id, instance_id)
+        .await?
+        .ok_or(Lookup::Missing(Missing::Instance(instance_id)))?;
+    Ok((definition, instance))
+}
+
+macro_rules! from_lookup {
+    ($($error:ty),*) => {$(
+        impl From<Lookup> for $error {
+            fn from(lookup: Lookup) -> Self {
+                match lookup {
+                    Lookup::Missing(what) => Self::NotFound(what),
+                    Lookup::Repository(e) => Self::Repository(e),
+                }
+            }
+        }
+    )*};
+}
+
+from_lookup!(StopStageError, ReadError, DecisionError);

@@ -10,7 +10,7 @@ use crate::ports::{
 };
 use crate::query::{ListQuery, Page};
 use crate::stage::Stage;
-use crate::use_cases::Missing;
+use crate::use_cases::{Missing, find_definition, find_instance};
 
 /// The reads: definitions, instances and stages, one or a page at a time.
 pub struct ReadReviews {
@@ -109,11 +109,7 @@ impl ReadReviews {
         actor: &Actor,
         id: DefinitionId,
     ) -> Result<Definition, ReadError> {
-        let definition = self
-            .definitions
-            .get(id)
-            .await?
-            .ok_or(ReadError::NotFound(Missing::Definition(id)))?;
+        let definition = find_definition(&*self.definitions, id).await?;
         if self.may_read(actor, &definition, None).await? {
             Ok(definition)
         } else {
@@ -145,16 +141,13 @@ impl ReadReviews {
         definition_id: DefinitionId,
         instance_id: InstanceId,
     ) -> Result<Instance, ReadError> {
-        let definition = self
-            .definitions
-            .get(definition_id)
-            .await?
-            .ok_or(ReadError::NotFound(Missing::Definition(definition_id)))?;
-        let instance = self
-            .instances
-            .get(definition_id, instance_id)
-            .await?
-            .ok_or(ReadError::NotFound(Missing::Instance(instance_id)))?;
+        let (definition, instance) = find_instance(
+            &*self.definitions,
+            &*self.instances,
+            definition_id,
+            instance_id,
+        )
+        .await?;
         if self.may_read(actor, &definition, Some(instance_id)).await? {
             Ok(instance)
         } else {
@@ -212,15 +205,13 @@ impl ReadReviews {
         instance_id: InstanceId,
         stage_id: StageId,
     ) -> Result<Stage, ReadError> {
-        let definition = self
-            .definitions
-            .get(definition_id)
-            .await?
-            .ok_or(ReadError::NotFound(Missing::Definition(definition_id)))?;
-        self.instances
-            .get(definition_id, instance_id)
-            .await?
-            .ok_or(ReadError::NotFound(Missing::Instance(instance_id)))?;
+        let (definition, _) = find_instance(
+            &*self.definitions,
+            &*self.instances,
+            definition_id,
+            instance_id,
+        )
+        .await?;
         let stage = self
             .stages
             .get(instance_id, stage_id)

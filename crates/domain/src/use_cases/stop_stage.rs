@@ -10,8 +10,8 @@ use crate::ports::{
 use crate::stage::StageNotInProgress;
 use crate::status::ReviewStatus;
 use crate::stop::{StopRefused, StopTransition};
-use crate::use_cases::Missing;
 use crate::use_cases::reviewers::{ResolveError, resolve_rules};
+use crate::use_cases::{Missing, find_instance};
 
 /// `POST …/stages/{id}/stop`: completes a stage, creates the next one or
 /// completes the instance.
@@ -77,16 +77,13 @@ impl StopStage {
         instance_id: InstanceId,
         stage_id: StageId,
     ) -> Result<StopTransition, StopStageError> {
-        let definition = self
-            .definitions
-            .get(definition_id)
-            .await?
-            .ok_or(StopStageError::NotFound(Missing::Definition(definition_id)))?;
-        let instance = self
-            .instances
-            .get(definition_id, instance_id)
-            .await?
-            .ok_or(StopStageError::NotFound(Missing::Instance(instance_id)))?;
+        let (definition, instance) = find_instance(
+            &*self.definitions,
+            &*self.instances,
+            definition_id,
+            instance_id,
+        )
+        .await?;
         let stages = self.stages.all(instance_id).await?;
         let Some(stage) = stages.iter().find(|s| s.id == stage_id) else {
             return Err(StopStageError::NotFound(Missing::Stage(stage_id)));

@@ -633,3 +633,62 @@ async fn a_stop_of_a_stage_with_100_000_items_is_a_handful_of_statements() {
         stopped.as_millis()
     );
 }
+
+#[tokio::test]
+async fn a_stop_whose_carry_over_fails_leaves_the_stage_items_and_decisions_as_they_were() {
+    let db = Db::new().await;
+    let by = user(&db, "reviewer").await;
+    members(&db, 3).await;
+    let review = two_stage(&db, None, by).await;
+    let first = review.first_stage.clone().unwrap();
+    db.repo
+        .record(
+            Phase::Stage(first.id),
+            &[review.items[0].id],
+            &decided(by, Decision::Approve, db.clock.now()),
+        )
+        .await
+        .unwrap();
+    let stages = db.stages(review.instance.id).await;
+    let mut transition = access_reviews_domain::stop::StopTransition::plan(
+        &review.definition,
+        &review.instance,
+        &stages,
+        first.id,
+        &admin(),
+        db.clock.now(),
+        ReviewerRules::default(),
+    )
+    .unwrap();
+    // Sabotage the carry-over itself: the next stage's phase reuses the
+    // first stage's id, which breaks the phase key after the stage update
+    // and the next stage's insert have run.
+    transition.carry_over.as_mut().unwrap().to = first.id;
+
+    let result =
+        access_reviews_domain::ports::StageRepository::commit_stop(&*db.repo, &transition).await;
+
+    assert!(result.is_err(), "{result:?}");
+    assert_eq!(
+        db.stages(review.instance.id).await,
+        stages,
+        "no stage changed or was created"
+    );
+    assert_eq!(db.count("SELECT count(*) FROM review_phases").await, 1);
+    assert_eq!(db.count("SELECT count(*) FROM phase_items").await, 3);
+    assert_eq!(
+        db.count("SELECT count(*) FROM access_review_audit").await,
+        0
+    );
+    let item = db
+        .repo
+        .item(review.instance.id, review.items[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        item.decision(),
+        Decision::Approve,
+        "decisions are untouched"
+    );
+}
