@@ -76,17 +76,24 @@ pub enum StopRefused {
 }
 
 impl StopTransition {
-    /// The settings of the stage a stop of `stage` would create, if any:
-    /// the first not yet created whose `dependsOn` includes it. Lets the
-    /// caller resolve that stage's reviewers before planning.
+    /// The settings of the stage that stopping `stopping` creates, if any:
+    /// the first of the plan not yet created whose `dependsOn` stages are
+    /// all `Completed` once `stopping` is. Public so that the caller can
+    /// resolve that stage's reviewers before planning.
     pub fn next_settings<'a>(
         definition: &'a Definition,
         stages: &[Stage],
-        stage: &Stage,
+        stopping: StageId,
     ) -> Option<&'a crate::definition::StageSettings> {
+        let completed = |key: &_| {
+            stages.iter().any(|s| {
+                &s.key == key && (s.id == stopping || s.status() == ReviewStatus::Completed)
+            })
+        };
         definition.spec.stage_plan.stages().iter().find(|settings| {
             !stages.iter().any(|s| s.key == settings.stage_id)
-                && settings.depends_on.contains(&stage.key)
+                && !settings.depends_on.is_empty()
+                && settings.depends_on.iter().all(completed)
         })
     }
 
@@ -98,8 +105,8 @@ impl StopTransition {
     ///
     /// `stages` are all the stages the instance has so far.
     ///
-    /// `next_reviewers` resolves the reviewers of the stage the stop
-    /// creates; it is called only when one is created.
+    /// `next_reviewers` are the reviewers of the stage the stop creates
+    /// ([`Self::next_settings`]); unused when none is created.
     pub fn plan(
         definition: &Definition,
         instance: &Instance,
@@ -116,27 +123,7 @@ impl StopTransition {
             .ok_or(StopRefused::StageNotFound)?;
         stopped.stop(now)?;
 
-        let after_stop = |s: &Stage| {
-            if s.id == stopped.id {
-                stopped.status()
-            } else {
-                s.status()
-            }
-        };
-        let is_completed = |key: &_| {
-            stages
-                .iter()
-                .any(|s| &s.key == key && after_stop(s) == ReviewStatus::Completed)
-        };
-        let plan = definition.spec.stage_plan.stages();
-        let started = plan
-            .iter()
-            .find(|settings| {
-                let created = stages.iter().any(|s| s.key == settings.stage_id);
-                !created
-                    && !settings.depends_on.is_empty()
-                    && settings.depends_on.iter().all(is_completed)
-            })
+        let started = Self::next_settings(definition, stages, stage_id)
             .map(|settings| Stage::start(instance.id, settings, now));
 
         let carry_over = started.as_ref().map(|next| CarryOver {

@@ -85,13 +85,13 @@ impl StopStage {
         )
         .await?;
         let stages = self.stages.all(instance_id).await?;
-        let Some(stage) = stages.iter().find(|s| s.id == stage_id) else {
+        if !stages.iter().any(|s| s.id == stage_id) {
             return Err(StopStageError::NotFound(Missing::Stage(stage_id)));
-        };
+        }
         if !actor.may_write(&definition) {
             return Err(StopStageError::Forbidden);
         }
-        let next_reviewers = match StopTransition::next_settings(&definition, &stages, stage) {
+        let next_reviewers = match StopTransition::next_settings(&definition, &stages, stage_id) {
             Some(next) => {
                 resolve_rules(&*self.directory, &next.reviewers, &next.fallback_reviewers)
                     .await
