@@ -618,6 +618,26 @@ async fn who_may_and_may_not_record_a_decision() {
         assert_eq!(answer.status, status, "{case}: {}", answer.body);
         assert_error(&answer, status, "accessDenied", None);
     }
+    let not_reviewer = app.patch(&current, &admin(), approve.clone()).await;
+    assert_eq!(
+        error_of(&not_reviewer),
+        json!({"code": "accessDenied",
+               "message": "Only a reviewer of the item in that stage may record its decision; reading and resetting need a directory role, being the review's creator, or being one of its reviewers.",
+               "innerError": {}})
+    );
+    let application_token = app
+        .patch(
+            &current,
+            &application(&["AccessReview.ReadWrite.All"]),
+            approve.clone(),
+        )
+        .await;
+    assert_eq!(
+        error_of(&application_token),
+        json!({"code": "accessDenied",
+               "message": "Decisions are recorded by signed-in reviewers; application tokens cannot record them.",
+               "innerError": {}})
+    );
 
     let bad = [
         (
@@ -637,6 +657,15 @@ async fn who_may_and_may_not_record_a_decision() {
         ),
         (json!({"decision": 3}), "invalidProperty", "'decision'"),
     ];
+    let justification = app
+        .patch(&in_stage, &setup.reviewer(), json!({"decision": "Approve"}))
+        .await;
+    assert_eq!(
+        error_of(&justification),
+        json!({"code": "invalidRequest",
+               "message": "The property 'justification' is required to approve in this access review.",
+               "innerError": {"code": "justificationRequired"}})
+    );
     for (body, inner, mention) in bad {
         let answer = app.patch(&in_stage, &setup.reviewer(), body).await;
         assert_error(

@@ -979,3 +979,80 @@ async fn permission_rules_for_creating_and_reading() {
         .await;
     assert_eq!(list.body["value"], json!([]));
 }
+
+#[tokio::test]
+async fn every_error_situation_has_its_exact_graph_body() {
+    let app = app();
+    let review = app.review(&admin(), 1).await;
+    let unknown_stage = Uuid::new_v4();
+    let no_token = app.call(Method::GET, DEFINITIONS, None, None).await;
+    let no_scope = app.get(DEFINITIONS, &delegated("User.Read", &[])).await;
+    let no_role = app
+        .stop(
+            &review.first_stage_path(),
+            &delegated("AccessReview.ReadWrite.All", &[]),
+        )
+        .await;
+    let missing = app
+        .stop(&review.stage_path(&unknown_stage.to_string()), &admin())
+        .await;
+    let method = app
+        .call(Method::DELETE, DEFINITIONS, Some(&admin()), None)
+        .await;
+    let mut big = definition_body(1);
+    big["descriptionForAdmins"] = "x".repeat(1024 * 1024).into();
+    let too_large = app.post(DEFINITIONS, &admin(), big).await;
+    let cases = [
+        (
+            no_token,
+            StatusCode::UNAUTHORIZED,
+            json!({"code": "InvalidAuthenticationToken",
+            "message": "The Authorization header is missing.", "innerError": {}}),
+        ),
+        (
+            no_scope,
+            StatusCode::FORBIDDEN,
+            json!({"code": "accessDenied",
+            "message": "The token lacks a scope this operation needs: one of AccessReview.Read.All, AccessReview.ReadWrite.All.",
+            "innerError": {}}),
+        ),
+        (
+            no_role,
+            StatusCode::FORBIDDEN,
+            json!({"code": "accessDenied",
+            "message": "Stopping a stage needs a directory role that may manage access reviews, or being the review's creator.",
+            "innerError": {}}),
+        ),
+        (
+            missing,
+            StatusCode::NOT_FOUND,
+            json!({"code": "itemNotFound",
+            "message": format!("The access review stage {unknown_stage} was not found under that instance."),
+            "innerError": {}}),
+        ),
+        (
+            method,
+            StatusCode::METHOD_NOT_ALLOWED,
+            json!({"code": "methodNotAllowed",
+            "message": "The HTTP method is not supported on this resource.", "innerError": {}}),
+        ),
+        (
+            too_large,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({"code": "requestTooLarge",
+            "message": "The request body exceeds the limit of 1 MiB.", "innerError": {}}),
+        ),
+    ];
+    for (answer, status, body) in cases {
+        assert_eq!(answer.status, status);
+        assert_eq!(error_of(&answer), body);
+    }
+    app.repo.fail(Outage::Unavailable);
+    let unavailable = app.get(DEFINITIONS, &admin()).await;
+    assert_eq!(unavailable.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        error_of(&unavailable),
+        json!({"code": "serviceNotAvailable", "message": "The service is temporarily unavailable. Retry later.", "innerError": {}})
+    );
+    assert_eq!(unavailable.headers[header::RETRY_AFTER], "5");
+}
