@@ -1,5 +1,6 @@
-//! The outermost middleware: request ids, Graph's error body, and one log
-//! line per request.
+//! The outermost middleware: request ids, Graph's error body, one log line
+//! and the request metrics (`http_requests_total`,
+//! `http_request_duration_seconds`, by method, route template and status).
 //!
 //! Every response gets a `request-id` (a fresh GUID) and echoes the
 //! client's `client-request-id`. Every error response, whoever produced
@@ -9,7 +10,7 @@
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -26,6 +27,12 @@ const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id
 /// See the module documentation.
 pub async fn envelope(request: Request, next: Next) -> Response {
     let started = Instant::now();
+    // The route's template, not the path: ids would make every series new.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method = request.method().to_string();
     let request_id = Uuid::new_v4().to_string();
     let client_request_id = request.headers().get(&CLIENT_REQUEST_ID).cloned();
     let span = tracing::info_span!(
@@ -45,13 +52,24 @@ pub async fn envelope(request: Request, next: Next) -> Response {
     if let Some(value) = client_request_id {
         headers.insert(CLIENT_REQUEST_ID, value);
     }
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
     span.in_scope(|| {
-        tracing::info!(
-            status = response.status().as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "answered"
-        );
+        tracing::info!(status, elapsed_ms = elapsed.as_millis() as u64, "answered");
     });
+    metrics::counter!(
+        "http_requests_total",
+        "method" => method.clone(),
+        "route" => route.clone(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!(
+        "http_request_duration_seconds",
+        "method" => method,
+        "route" => route
+    )
+    .record(elapsed.as_secs_f64());
     response
 }
 

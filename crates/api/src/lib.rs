@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod error;
 mod handlers;
 pub mod odata;
+pub mod openapi;
 pub mod wire;
 
 use std::sync::Arc;
@@ -39,6 +40,13 @@ pub trait Readiness: Send + Sync {
     async fn ready(&self) -> bool;
 }
 
+/// Renders the process's metrics in Prometheus' text format, for
+/// `/metrics`. The composition root owns the recorder.
+pub trait MetricsExporter: Send + Sync {
+    /// The current metrics.
+    fn render(&self) -> String;
+}
+
 /// The use cases the handlers call.
 pub struct UseCases {
     /// Creating definitions.
@@ -59,15 +67,22 @@ pub struct AppState {
     use_cases: Arc<UseCases>,
     tokens: Arc<TokenVerifier>,
     readiness: Arc<dyn Readiness>,
+    metrics: Arc<dyn MetricsExporter>,
 }
 
 impl AppState {
     /// Bundles what the router needs.
-    pub fn new(use_cases: UseCases, tokens: TokenVerifier, readiness: Arc<dyn Readiness>) -> Self {
+    pub fn new(
+        use_cases: UseCases,
+        tokens: TokenVerifier,
+        readiness: Arc<dyn Readiness>,
+        metrics: Arc<dyn MetricsExporter>,
+    ) -> Self {
         Self {
             use_cases: Arc::new(use_cases),
             tokens: Arc::new(tokens),
             readiness,
+            metrics,
         }
     }
 }
@@ -174,6 +189,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(health::openapi))
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

@@ -7,10 +7,10 @@ pub mod token;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use access_reviews_api::{AppState, Readiness, TokenVerifier, UseCases};
+use access_reviews_api::{AppState, MetricsExporter, Readiness, TokenVerifier, UseCases};
 use access_reviews_domain::ports::Clock;
 use access_reviews_domain::use_cases::{
     CreateDefinition, Decisions, ManageDirectory, ReadReviews, StopStage,
@@ -19,6 +19,7 @@ use access_reviews_postgres::{MIGRATOR, PgRepository};
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
@@ -41,6 +42,38 @@ struct DatabaseReadiness(PgRepository);
 impl Readiness for DatabaseReadiness {
     async fn ready(&self) -> bool {
         self.0.is_reachable().await
+    }
+}
+
+/// The process-wide Prometheus recorder. The `metrics` facade has one
+/// global recorder, so it is installed once, however many servers a
+/// process builds (tests build several).
+struct Prometheus(PrometheusHandle);
+
+impl MetricsExporter for Prometheus {
+    fn render(&self) -> String {
+        // Histograms are drained into their buckets on upkeep.
+        self.0.run_upkeep();
+        self.0.render()
+    }
+}
+
+fn prometheus() -> anyhow::Result<Arc<Prometheus>> {
+    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+    let handle = HANDLE.get_or_init(|| {
+        PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full("http_request_duration_seconds".into()),
+                &[
+                    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ],
+            )
+            .and_then(PrometheusBuilder::install_recorder)
+            .map_err(|e| e.to_string())
+    });
+    match handle {
+        Ok(handle) => Ok(Arc::new(Prometheus(handle.clone()))),
+        Err(e) => Err(anyhow::anyhow!("cannot install the metrics recorder: {e}")),
     }
 }
 
@@ -117,7 +150,7 @@ impl Application {
             directory: ManageDirectory::new(repo.clone()),
         };
         let readiness = Arc::new(DatabaseReadiness(PgRepository::new(pool.clone())));
-        let state = AppState::new(use_cases, tokens, readiness);
+        let state = AppState::new(use_cases, tokens, readiness, prometheus()?);
         Ok(Self {
             listener,
             router: access_reviews_api::router(state),

@@ -323,6 +323,41 @@ async fn of_32_concurrent_stops_one_gets_204_and_31_get_409() {
 }
 
 #[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = spawn_app().await;
+    let (_, instance_path) = app.three_stage_review().await;
+    let first = app.stages(&instance_path).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stop = format!("{instance_path}/stages/{first}/stop");
+    assert_eq!(app.post(&stop, None).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.post(&stop, None).await.status(), StatusCode::CONFLICT);
+
+    let response = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    let route = "/v1.0/identityGovernance/accessReviews/definitions/{definition}/instances/{instance}/stages/{stage}/stop";
+    for status in ["204", "409"] {
+        let series = format!("route=\"{route}\",status=\"{status}\"");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("http_requests_total{") && l.contains(&series)),
+            "no {series} in\n{text}"
+        );
+    }
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn health_and_readiness_answer_without_a_token() {
     let app = spawn_app().await;
     for path in ["/healthz", "/readyz"] {

@@ -1,7 +1,10 @@
 //! Operational routes, outside `/v1.0` and without authentication.
 
+use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -18,4 +21,19 @@ pub async fn readyz(State(state): State<AppState>) -> Result<StatusCode, ApiErro
     } else {
         Err(ApiError::unavailable())
     }
+}
+
+/// `GET /metrics`: Prometheus' text exposition format.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut response = state.metrics.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
+/// `GET /openapi.json`: the API's description.
+pub async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
 }

@@ -1,0 +1,446 @@
+//! The OpenAPI 3.1 description served at `/openapi.json`, built from one
+//! table of operations. A test calls every operation of the table against
+//! the router, so the table cannot name a route that does not exist.
+
+use serde_json::{Map, Value, json};
+
+const DEFINITIONS: &str = "/v1.0/identityGovernance/accessReviews/definitions";
+
+/// One operation of the API.
+pub struct Operation {
+    /// HTTP method, lower case.
+    pub method: &'static str,
+    /// Path template; `{name}` segments are GUIDs.
+    pub path: String,
+    id: &'static str,
+    summary: &'static str,
+    /// Request body schema, if any.
+    body: Option<&'static str>,
+    /// Success status.
+    status: u16,
+    /// Response schema; a collection of it when `collection`.
+    schema: Option<&'static str>,
+    collection: bool,
+    /// Needs a bearer token (everything under `/v1.0`).
+    secured: bool,
+}
+
+fn op(method: &'static str, path: String, id: &'static str, summary: &'static str) -> Operation {
+    Operation {
+        method,
+        secured: path.starts_with("/v1.0"),
+        path,
+        id,
+        summary,
+        body: None,
+        status: 200,
+        schema: None,
+        collection: false,
+    }
+}
+
+impl Operation {
+    fn returns(mut self, schema: &'static str) -> Self {
+        self.schema = Some(schema);
+        self
+    }
+
+    fn lists(mut self, schema: &'static str) -> Self {
+        self.schema = Some(schema);
+        self.collection = true;
+        self
+    }
+
+    fn takes(mut self, schema: &'static str) -> Self {
+        self.body = Some(schema);
+        self
+    }
+
+    fn status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+/// Every operation the service offers.
+pub fn operations() -> Vec<Operation> {
+    let d = format!("{DEFINITIONS}/{{definitionId}}");
+    let i = format!("{d}/instances/{{instanceId}}");
+    let s = format!("{i}/stages/{{stageId}}");
+    let mine = "filterByCurrentUser(on='reviewer')";
+    vec![
+        op(
+            "get",
+            DEFINITIONS.into(),
+            "listDefinitions",
+            "List access review definitions",
+        )
+        .lists("accessReviewScheduleDefinition"),
+        op(
+            "post",
+            DEFINITIONS.into(),
+            "createDefinition",
+            "Create a definition; its first instance and stage start at once",
+        )
+        .takes("accessReviewScheduleDefinition")
+        .returns("accessReviewScheduleDefinition")
+        .status(201),
+        op("get", d.clone(), "getDefinition", "Get a definition")
+            .returns("accessReviewScheduleDefinition"),
+        op(
+            "get",
+            format!("{d}/instances"),
+            "listInstances",
+            "List a definition's instances",
+        )
+        .lists("accessReviewInstance"),
+        op("get", i.clone(), "getInstance", "Get an instance").returns("accessReviewInstance"),
+        op(
+            "get",
+            format!("{i}/stages"),
+            "listStages",
+            "List an instance's stages",
+        )
+        .lists("accessReviewStage"),
+        op(
+            "get",
+            format!("{i}/stages/{mine}"),
+            "listMyStages",
+            "List the stages in which the caller reviews",
+        )
+        .lists("accessReviewStage"),
+        op("get", s.clone(), "getStage", "Get a stage").returns("accessReviewStage"),
+        op(
+            "post",
+            format!("{s}/stop"),
+            "stopStage",
+            "Stop a stage that is InProgress",
+        )
+        .status(204),
+        op(
+            "get",
+            format!("{i}/decisions"),
+            "listDecisions",
+            "List an instance's decision items",
+        )
+        .lists("accessReviewInstanceDecisionItem"),
+        op(
+            "get",
+            format!("{i}/decisions/{mine}"),
+            "listMyDecisions",
+            "List the items the caller reviews",
+        )
+        .lists("accessReviewInstanceDecisionItem"),
+        op(
+            "get",
+            format!("{i}/decisions/{{decisionId}}"),
+            "getDecision",
+            "Get a decision item",
+        )
+        .returns("accessReviewInstanceDecisionItem"),
+        op(
+            "patch",
+            format!("{i}/decisions/{{decisionId}}"),
+            "recordDecision",
+            "Record a decision in the current stage",
+        )
+        .takes("decision")
+        .status(204),
+        op(
+            "post",
+            format!("{i}/batchRecordDecisions"),
+            "batchRecordDecisions",
+            "Record one decision on every item the caller reviews",
+        )
+        .takes("batchRecordDecisions")
+        .status(204),
+        op(
+            "post",
+            format!("{i}/resetDecisions"),
+            "resetDecisions",
+            "Reset every item to NotReviewed",
+        )
+        .status(204),
+        op(
+            "get",
+            format!("{s}/decisions"),
+            "listStageDecisions",
+            "List the items that entered a stage",
+        )
+        .lists("accessReviewInstanceDecisionItem"),
+        op(
+            "get",
+            format!("{s}/decisions/{mine}"),
+            "listMyStageDecisions",
+            "List the stage's items the caller reviews",
+        )
+        .lists("accessReviewInstanceDecisionItem"),
+        op(
+            "get",
+            format!("{s}/decisions/{{decisionId}}"),
+            "getStageDecision",
+            "Get a decision item of a stage",
+        )
+        .returns("accessReviewInstanceDecisionItem"),
+        op(
+            "patch",
+            format!("{s}/decisions/{{decisionId}}"),
+            "recordStageDecision",
+            "Record a decision in a stage",
+        )
+        .takes("decision")
+        .status(204),
+        op(
+            "post",
+            format!("{s}/batchRecordDecisions"),
+            "batchRecordStageDecisions",
+            "Record one decision on every item of the stage the caller reviews",
+        )
+        .takes("batchRecordDecisions")
+        .status(204),
+        op("get", "/v1.0/users".into(), "listUsers", "List users").lists("user"),
+        op("post", "/v1.0/users".into(), "createUser", "Create a user")
+            .takes("user")
+            .returns("user")
+            .status(201),
+        op(
+            "get",
+            "/v1.0/users/{userId}".into(),
+            "getUser",
+            "Get a user",
+        )
+        .returns("user"),
+        op(
+            "get",
+            "/v1.0/users/{userId}/manager".into(),
+            "getManager",
+            "Get a user's manager",
+        )
+        .returns("directoryObject"),
+        op(
+            "put",
+            "/v1.0/users/{userId}/manager/$ref".into(),
+            "setManager",
+            "Set a user's manager",
+        )
+        .takes("reference")
+        .status(204),
+        op("get", "/v1.0/groups".into(), "listGroups", "List groups").lists("group"),
+        op(
+            "post",
+            "/v1.0/groups".into(),
+            "createGroup",
+            "Create a group",
+        )
+        .takes("group")
+        .returns("group")
+        .status(201),
+        op(
+            "get",
+            "/v1.0/groups/{groupId}".into(),
+            "getGroup",
+            "Get a group",
+        )
+        .returns("group"),
+        op(
+            "get",
+            "/v1.0/groups/{groupId}/members".into(),
+            "listMembers",
+            "List a group's direct members",
+        )
+        .lists("directoryObject"),
+        op(
+            "post",
+            "/v1.0/groups/{groupId}/members/$ref".into(),
+            "addMember",
+            "Add a member",
+        )
+        .takes("reference")
+        .status(204),
+        op(
+            "delete",
+            "/v1.0/groups/{groupId}/members/{memberId}/$ref".into(),
+            "removeMember",
+            "Remove a member",
+        )
+        .status(204),
+        op(
+            "get",
+            "/v1.0/groups/{groupId}/owners".into(),
+            "listOwners",
+            "List a group's owners",
+        )
+        .lists("directoryObject"),
+        op(
+            "post",
+            "/v1.0/groups/{groupId}/owners/$ref".into(),
+            "addOwner",
+            "Add an owner",
+        )
+        .takes("reference")
+        .status(204),
+        op(
+            "get",
+            "/v1.0/groups/{groupId}/transitiveMembers".into(),
+            "listTransitiveMembers",
+            "List a group's members, nested groups resolved",
+        )
+        .lists("directoryObject"),
+        op("get", "/healthz".into(), "healthz", "The process answers").status(204),
+        op(
+            "get",
+            "/readyz".into(),
+            "readyz",
+            "The process can reach its database",
+        )
+        .status(204),
+        op("get", "/metrics".into(), "metrics", "Prometheus metrics"),
+        op("get", "/openapi.json".into(), "openapi", "This document"),
+    ]
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn properties(names: &[(&str, &str)]) -> Value {
+    let mut map = Map::new();
+    for (name, kind) in names {
+        let schema = match *kind {
+            "string" | "boolean" | "integer" | "array" | "object" => json!({"type": kind}),
+            "date-time" | "uuid" | "date" => json!({"type": "string", "format": kind}),
+            other => schema_ref(other),
+        };
+        map.insert((*name).to_owned(), schema);
+    }
+    json!({"type": "object", "properties": map})
+}
+
+fn schemas() -> Value {
+    let scope = properties(&[
+        ("@odata.type", "string"),
+        ("query", "string"),
+        ("queryType", "string"),
+        ("queryRoot", "string"),
+    ]);
+    let identity = properties(&[
+        ("@odata.type", "string"),
+        ("id", "uuid"),
+        ("displayName", "string"),
+        ("userPrincipalName", "string"),
+    ]);
+    json!({
+        "accessReviewScope": scope,
+        "userIdentity": identity,
+        "accessReviewStageSettings": properties(&[("stageId", "string"), ("dependsOn", "array"), ("durationInDays", "integer"),
+            ("recommendationsEnabled", "boolean"), ("decisionsThatWillMoveToNextStage", "array"), ("reviewers", "array"), ("fallbackReviewers", "array")]),
+        "accessReviewScheduleDefinition": properties(&[("id", "uuid"), ("displayName", "string"), ("status", "string"),
+            ("createdDateTime", "date-time"), ("lastModifiedDateTime", "date-time"), ("createdBy", "userIdentity"),
+            ("descriptionForAdmins", "string"), ("descriptionForReviewers", "string"), ("scope", "accessReviewScope"),
+            ("reviewers", "array"), ("fallbackReviewers", "array"), ("settings", "object"), ("stageSettings", "array")]),
+        "accessReviewInstance": properties(&[("id", "uuid"), ("startDateTime", "date-time"), ("endDateTime", "date-time"),
+            ("status", "string"), ("scope", "accessReviewScope"), ("reviewers", "array"), ("fallbackReviewers", "array")]),
+        "accessReviewStage": properties(&[("id", "uuid"), ("startDateTime", "date-time"), ("endDateTime", "date-time"),
+            ("status", "string"), ("reviewers", "array"), ("fallbackReviewers", "array")]),
+        "accessReviewInstanceDecisionItem": properties(&[("id", "uuid"), ("accessReviewId", "uuid"), ("decision", "string"),
+            ("justification", "string"), ("recommendation", "string"), ("applyResult", "string"),
+            ("reviewedDateTime", "date-time"), ("reviewedBy", "userIdentity"), ("principal", "userIdentity"),
+            ("principalLink", "string"), ("resource", "object"), ("resourceLink", "string")]),
+        "decision": properties(&[("decision", "string"), ("justification", "string")]),
+        "batchRecordDecisions": properties(&[("decision", "string"), ("justification", "string"), ("principalId", "uuid"), ("resourceId", "uuid")]),
+        "user": properties(&[("id", "uuid"), ("displayName", "string"), ("userPrincipalName", "string"), ("mail", "string"),
+            ("mailNickname", "string"), ("accountEnabled", "boolean"), ("passwordProfile", "object")]),
+        "group": properties(&[("id", "uuid"), ("displayName", "string"), ("description", "string"), ("mailNickname", "string"),
+            ("mailEnabled", "boolean"), ("securityEnabled", "boolean")]),
+        "directoryObject": properties(&[("@odata.type", "string"), ("id", "uuid"), ("displayName", "string")]),
+        "reference": properties(&[("@odata.id", "string")]),
+        "odataError": {"type": "object", "properties": {"error": properties(&[("code", "string"), ("message", "string"), ("innerError", "object")])}},
+    })
+}
+
+fn parameters(operation: &Operation) -> Vec<Value> {
+    let mut parameters: Vec<Value> = operation
+        .path
+        .split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}))
+        .collect();
+    if operation.collection {
+        for (name, schema) in [
+            ("$filter", json!({"type": "string"})),
+            (
+                "$top",
+                json!({"type": "integer", "minimum": 1, "maximum": 999}),
+            ),
+            ("$skip", json!({"type": "integer", "minimum": 0})),
+            ("$select", json!({"type": "string"})),
+        ] {
+            parameters
+                .push(json!({"name": name, "in": "query", "required": false, "schema": schema}));
+        }
+    }
+    parameters
+}
+
+fn response(operation: &Operation) -> Value {
+    let description = match operation.status {
+        201 => "Created",
+        204 => "No Content",
+        _ => "OK",
+    };
+    match operation.schema {
+        None => json!({"description": description}),
+        Some(schema) => {
+            let schema = if operation.collection {
+                json!({"type": "object", "properties": {
+                    "@odata.context": {"type": "string"},
+                    "@odata.nextLink": {"type": "string"},
+                    "value": {"type": "array", "items": schema_ref(schema)}}})
+            } else {
+                schema_ref(schema)
+            };
+            json!({"description": description, "content": {"application/json": {"schema": schema}}})
+        }
+    }
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for operation in operations() {
+        let mut entry = json!({
+            "operationId": operation.id,
+            "summary": operation.summary,
+            "parameters": parameters(&operation),
+            "responses": {
+                operation.status.to_string(): response(&operation),
+                "default": {"description": "Graph's error body", "content": {"application/json": {"schema": schema_ref("odataError")}}}
+            }
+        });
+        if let Some(body) = operation.body {
+            entry["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema_ref(body)}}});
+        }
+        if !operation.secured {
+            entry["security"] = json!([]);
+        }
+        let path = paths
+            .entry(operation.path.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        path[operation.method] = entry;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "access-reviews",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Microsoft Graph v1.0 compatible access reviews: definitions, instances, stages and their stop action, decision items and a directory."
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": schemas()
+        }
+    })
+}
