@@ -79,12 +79,14 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    /// Transforms the items, keeping `has_more`.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            has_more: self.has_more,
-        }
+    /// The requested page of items already in memory, in their order.
+    pub fn of(items: impl IntoIterator<Item = T>, page: PageRequest) -> Self {
+        let skip = usize::try_from(page.skip()).unwrap_or(usize::MAX);
+        let top = usize::from(page.top());
+        let mut items: Vec<T> = items.into_iter().skip(skip).take(top + 1).collect();
+        let has_more = items.len() > top;
+        items.truncate(top);
+        Self { items, has_more }
     }
 }
 
@@ -110,6 +112,32 @@ mod tests {
         }
         assert_eq!(PageRequest::new(Some(999), 5).unwrap().top(), 999);
         assert_eq!(PageRequest::new(Some(1), 5).unwrap().skip(), 5);
+    }
+
+    #[test]
+    fn a_page_of_items_in_memory_says_whether_more_follow() {
+        let page = |top, skip| Page::of(1..=5, PageRequest::new(Some(top), skip).unwrap());
+        assert_eq!(
+            page(2, 0),
+            Page {
+                items: vec![1, 2],
+                has_more: true
+            }
+        );
+        assert_eq!(
+            page(2, 3),
+            Page {
+                items: vec![4, 5],
+                has_more: false
+            }
+        );
+        assert_eq!(
+            page(2, 9),
+            Page {
+                items: vec![],
+                has_more: false
+            }
+        );
     }
 
     #[test]

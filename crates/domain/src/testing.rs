@@ -185,23 +185,22 @@ impl InMemoryRepository {
             .audit
             .clone()
     }
-
-    /// Inserts a stage directly, bypassing the use cases (to set up states
-    /// the API cannot reach).
-    pub fn put_stage(&self, stage: Stage) {
-        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
-        store.stages.retain(|s| s.id != stage.id);
-        store.stages.push(stage);
-    }
 }
 
 fn page<'a, T: Clone + 'a>(items: impl Iterator<Item = &'a T>, query: ListQuery) -> Page<T> {
-    let skip = usize::try_from(query.page.skip()).unwrap_or(usize::MAX);
-    let top = usize::from(query.page.top());
-    let mut items: Vec<T> = items.skip(skip).take(top + 1).cloned().collect();
-    let has_more = items.len() > top;
-    items.truncate(top);
-    Page { items, has_more }
+    Page::of(items.cloned(), query.page)
+}
+
+/// Drives a future of these fakes to its end on the calling thread: they
+/// never wait, so no runtime is needed (handy in synchronous test setup).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+    }
 }
 
 fn status_matches(query: ListQuery, status: ReviewStatus) -> bool {
@@ -371,7 +370,7 @@ impl StageRepository for InMemoryRepository {
 }
 
 fn page_of<T: Clone>(items: &[T], page: PageRequest) -> Page<T> {
-    self::page(items.iter(), ListQuery { status: None, page })
+    Page::of(items.iter().cloned(), page)
 }
 
 #[async_trait]

@@ -6,7 +6,7 @@ use access_reviews_api::{AppState, MetricsExporter, Readiness, TokenVerifier, Us
 use access_reviews_domain::directory::{Group, User};
 use access_reviews_domain::ids::PrincipalId;
 use access_reviews_domain::ports::DirectoryRepository;
-use access_reviews_domain::testing::{FixedClock, InMemoryRepository};
+use access_reviews_domain::testing::{FixedClock, InMemoryRepository, block_on};
 use access_reviews_domain::use_cases::{
     CreateDefinition, Decisions, ManageDirectory, ReadReviews, StopStage,
 };
@@ -87,7 +87,7 @@ pub fn app() -> App {
         mail_enabled: false,
         security_enabled: true,
     };
-    futures_executor_block_on(repo.create_group(&group)).unwrap();
+    block_on(repo.create_group(&group)).unwrap();
     let reviewer = User {
         id: PrincipalId::from_uuid(Uuid::parse_str(STAGE_ONE_REVIEWER).unwrap()),
         display_name: "Stage one reviewer".into(),
@@ -96,21 +96,10 @@ pub fn app() -> App {
         mail_nickname: "reviewer".into(),
         account_enabled: true,
     };
-    futures_executor_block_on(repo.create_user(&reviewer)).unwrap();
+    block_on(repo.create_user(&reviewer)).unwrap();
     App {
         router: router(state),
         repo,
-    }
-}
-
-/// The in-memory fake completes at once; no runtime needed.
-fn futures_executor_block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
-        }
     }
 }
 

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use crate::actor::Actor;
-use crate::decision::{Decision, DecisionItem, Identity, Review};
+use crate::decision::{Decision, DecisionItem, Identity, Review, ReviewerRules};
 use crate::definition::Definition;
 use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
 use crate::instance::Instance;
@@ -75,6 +75,41 @@ pub struct Decisions {
 struct ResolvedPhase {
     phase: Phase,
     status: ReviewStatus,
+}
+
+/// What recording a decision needs to know of the phase it addresses.
+struct DecisionPhase {
+    definition: Definition,
+    resolved: ResolvedPhase,
+    rules: ReviewerRules,
+}
+
+impl DecisionPhase {
+    /// The checks that follow the reviewer check: the stage must still
+    /// take decisions, and an approval may need a justification.
+    fn accepts(&self, review: &NewReview) -> Result<(), DecisionError> {
+        if self.resolved.status != ReviewStatus::InProgress {
+            return Err(StageNotInProgress {
+                status: self.resolved.status,
+            }
+            .into());
+        }
+        let blank = review
+            .justification
+            .as_deref()
+            .is_none_or(|j| j.trim().is_empty());
+        if self
+            .definition
+            .spec
+            .settings
+            .justification_required_on_approval
+            && review.decision == Decision::Approve
+            && blank
+        {
+            return Err(DecisionError::JustificationRequired);
+        }
+        Ok(())
+    }
 }
 
 impl Decisions {
@@ -192,22 +227,30 @@ impl Decisions {
         })
     }
 
-    fn check_justification(
-        definition: &Definition,
-        review: &NewReview,
-    ) -> Result<(), DecisionError> {
-        let blank = review
-            .justification
-            .as_deref()
-            .is_none_or(|j| j.trim().is_empty());
-        if definition.spec.settings.justification_required_on_approval
-            && review.decision == Decision::Approve
-            && blank
-        {
-            Err(DecisionError::JustificationRequired)
-        } else {
-            Ok(())
+    /// Resolves the phase a decision is recorded in, for a signed-in
+    /// caller: applications never decide.
+    async fn decision_phase(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        target: DecisionTarget,
+    ) -> Result<DecisionPhase, DecisionError> {
+        if matches!(actor, Actor::Application { .. }) {
+            return Err(DecisionError::ApplicationCannotDecide);
         }
+        let (definition, instance) = self.review(definition_id, instance_id).await?;
+        let resolved = self.phase(&definition, &instance, target).await?;
+        let rules = self
+            .decisions
+            .rules(resolved.phase)
+            .await?
+            .unwrap_or_default();
+        Ok(DecisionPhase {
+            definition,
+            resolved,
+            rules,
+        })
     }
 
     async fn commit(
@@ -249,33 +292,23 @@ impl Decisions {
         item_id: DecisionItemId,
         review: NewReview,
     ) -> Result<(), DecisionError> {
-        if matches!(actor, Actor::Application { .. }) {
-            return Err(DecisionError::ApplicationCannotDecide);
-        }
-        let (definition, instance) = self.review(definition_id, instance_id).await?;
-        let resolved = self.phase(&definition, &instance, target).await?;
+        let at = self
+            .decision_phase(actor, definition_id, instance_id, target)
+            .await?;
         let entry = self
             .decisions
-            .phase_item(resolved.phase, item_id)
+            .phase_item(at.resolved.phase, item_id)
             .await?
             .ok_or(DecisionError::NotFound(Missing::DecisionItem(item_id)))?;
-        let rules = self
-            .decisions
-            .rules(resolved.phase)
-            .await?
-            .unwrap_or_default();
-        if !rules.reviews(actor.id(), entry.item.principal.id, entry.manager) {
+        if !at
+            .rules
+            .reviews(actor.id(), entry.item.principal.id, entry.manager)
+        {
             return Err(DecisionError::Forbidden);
         }
-        if resolved.status != ReviewStatus::InProgress {
-            return Err(StageNotInProgress {
-                status: resolved.status,
-            }
-            .into());
-        }
-        Self::check_justification(&definition, &review)?;
+        at.accepts(&review)?;
         let reviewer = self.reviewer(actor).await?;
-        self.commit(resolved.phase, &[item_id], reviewer, review)
+        self.commit(at.resolved.phase, &[item_id], reviewer, review)
             .await
     }
 
@@ -296,38 +329,26 @@ impl Decisions {
         principal: Option<PrincipalId>,
         resource: Option<PrincipalId>,
     ) -> Result<(), DecisionError> {
-        if matches!(actor, Actor::Application { .. }) {
-            return Err(DecisionError::ApplicationCannotDecide);
-        }
-        let (definition, instance) = self.review(definition_id, instance_id).await?;
-        let resolved = self.phase(&definition, &instance, target).await?;
-        let rules = self
-            .decisions
-            .rules(resolved.phase)
-            .await?
-            .unwrap_or_default();
+        let at = self
+            .decision_phase(actor, definition_id, instance_id, target)
+            .await?;
         let items: Vec<DecisionItemId> = self
             .decisions
-            .phase_items(resolved.phase)
+            .phase_items(at.resolved.phase)
             .await?
             .into_iter()
-            .filter(|e| rules.reviews(actor.id(), e.item.principal.id, e.manager))
+            .filter(|e| at.rules.reviews(actor.id(), e.item.principal.id, e.manager))
             .filter(|e| principal.is_none_or(|p| p == e.item.principal.id))
             .filter(|e| resource.is_none_or(|r| r == e.item.resource.id))
             .map(|e| e.item.id)
             .collect();
-        if resolved.status != ReviewStatus::InProgress {
-            return Err(StageNotInProgress {
-                status: resolved.status,
-            }
-            .into());
-        }
-        Self::check_justification(&definition, &review)?;
+        at.accepts(&review)?;
         if items.is_empty() {
             return Ok(());
         }
         let reviewer = self.reviewer(actor).await?;
-        self.commit(resolved.phase, &items, reviewer, review).await
+        self.commit(at.resolved.phase, &items, reviewer, review)
+            .await
     }
 
     /// `POST P/resetDecisions`: every item of the instance back to

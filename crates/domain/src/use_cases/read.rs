@@ -177,21 +177,14 @@ impl ReadReviews {
             .decisions
             .phases_reviewed_by(instance_id, actor.id())
             .await?;
-        let mine: Vec<Stage> = self
+        let mine = self
             .stages
             .all(instance_id)
             .await?
             .into_iter()
             .filter(|s| reviewed.contains(&Phase::Stage(s.id)))
-            .filter(|s| query.status.is_none_or(|status| status == s.status()))
-            .collect();
-        let skip = usize::try_from(query.page.skip()).unwrap_or(usize::MAX);
-        let top = usize::from(query.page.top());
-        let has_more = mine.len() > skip.saturating_add(top);
-        Ok(Page {
-            items: mine.into_iter().skip(skip).take(top).collect(),
-            has_more,
-        })
+            .filter(|s| query.status.is_none_or(|status| status == s.status()));
+        Ok(Page::of(mine, query.page))
     }
 
     /// One stage.

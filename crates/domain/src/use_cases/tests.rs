@@ -62,27 +62,16 @@ pub(super) fn world() -> World {
         clock,
         group,
     };
-    let _ = futures_lite_block_on(world.repo.create_group(&crate::directory::Group {
+    crate::testing::block_on(world.repo.create_group(&crate::directory::Group {
         id: group,
         display_name: "Finance".into(),
         description: None,
         mail_nickname: "finance".into(),
         mail_enabled: false,
         security_enabled: true,
-    }));
+    }))
+    .unwrap();
     world
-}
-
-/// The fake's futures complete at once; no runtime needed to drive them.
-fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
-    let waker = std::task::Waker::noop();
-    let mut context = std::task::Context::from_waker(waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
-        }
-    }
 }
 
 pub(super) fn admin() -> Actor {
