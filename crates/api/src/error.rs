@@ -10,8 +10,8 @@ use access_reviews_domain::directory::Relation;
 use access_reviews_domain::ports::RepositoryError;
 use access_reviews_domain::stage::StageNotInProgress;
 use access_reviews_domain::use_cases::{
-    CreateDefinitionError, DecisionError, DirectoryError, Missing, ReadError, ReviewerField,
-    StopStageError,
+    CreateDefinitionError, DecisionError, DirectoryError, LifecycleError, Missing, ReadError,
+    ReviewerField, StopStageError,
 };
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -230,6 +230,52 @@ impl From<StopStageError> for ApiError {
             )
             .with_inner("reviewersUnresolvable"),
             StopStageError::Repository(e) => e.into(),
+        }
+    }
+}
+
+impl From<LifecycleError> for ApiError {
+    fn from(error: LifecycleError) -> Self {
+        match error {
+            LifecycleError::NotFound(what) => missing(what),
+            LifecycleError::Forbidden => Self::access_denied(
+                "This action needs a directory role that may manage access reviews, or being \
+                 the review's creator.",
+            ),
+            LifecycleError::InstanceNotInProgress(status) => Self::new(
+                StatusCode::CONFLICT,
+                "notAllowed",
+                format!(
+                    "The access review instance is {status}; only an instance that is \
+                     InProgress can be stopped or reminded."
+                ),
+            )
+            .with_inner("instanceNotInProgress"),
+            LifecycleError::InstanceNotCompleted(status) => Self::new(
+                StatusCode::CONFLICT,
+                "notAllowed",
+                format!(
+                    "The access review instance is {status}; decisions can be applied once it \
+                     is Completed."
+                ),
+            )
+            .with_inner("instanceNotCompleted"),
+            LifecycleError::DefinitionNotInProgress => Self::new(
+                StatusCode::CONFLICT,
+                "notAllowed",
+                "The access review definition is already Completed.",
+            )
+            .with_inner("definitionNotInProgress"),
+            LifecycleError::ClockControlDisabled => Self::new(
+                StatusCode::NOT_FOUND,
+                "itemNotFound",
+                "The test clock is not enabled on this service (CLOCK_CONTROL).",
+            ),
+            LifecycleError::ClockNotForward => Self::invalid(
+                "clockNotForward",
+                "The test clock moves only forward: advanceBy must be a positive duration.",
+            ),
+            LifecycleError::Repository(e) => e.into(),
         }
     }
 }

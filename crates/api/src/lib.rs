@@ -16,9 +16,7 @@ pub mod wire;
 
 use std::sync::Arc;
 
-use access_reviews_domain::use_cases::{
-    CreateDefinition, Decisions, ManageDirectory, ReadReviews, StopStage,
-};
+pub use access_reviews_domain::use_cases::UseCases;
 use async_trait::async_trait;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -28,7 +26,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub use auth::TokenVerifier;
-use handlers::{DEFINITIONS, decisions, definitions, directory, health, instances, stages};
+use handlers::{
+    DEFINITIONS, decisions, definitions, directory, health, instances, stages, testing,
+};
 
 /// Largest request body accepted: 1 MiB.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -47,20 +47,6 @@ pub trait MetricsExporter: Send + Sync {
     fn render(&self) -> String;
 }
 
-/// The use cases the handlers call.
-pub struct UseCases {
-    /// Creating definitions.
-    pub create: CreateDefinition,
-    /// Stopping stages.
-    pub stop: StopStage,
-    /// Reading definitions, instances and stages.
-    pub read: ReadReviews,
-    /// Decision items and decisions.
-    pub decisions: Decisions,
-    /// Users and groups.
-    pub directory: ManageDirectory,
-}
-
 /// The use cases and collaborators the handlers share.
 #[derive(Clone)]
 pub struct AppState {
@@ -73,13 +59,13 @@ pub struct AppState {
 impl AppState {
     /// Bundles what the router needs.
     pub fn new(
-        use_cases: UseCases,
+        use_cases: Arc<UseCases>,
         tokens: TokenVerifier,
         readiness: Arc<dyn Readiness>,
         metrics: Arc<dyn MetricsExporter>,
     ) -> Self {
         Self {
-            use_cases: Arc::new(use_cases),
+            use_cases,
             tokens: Arc::new(tokens),
             readiness,
             metrics,
@@ -118,6 +104,23 @@ pub fn router(state: AppState) -> Router {
             get(definitions::list_definitions).post(definitions::create_definition),
         )
         .route(&definition, get(definitions::get_definition))
+        .route(
+            &format!("{definition}/stop"),
+            post(definitions::stop_definition),
+        )
+        .route(&format!("{instance}/stop"), post(instances::stop_instance))
+        .route(
+            &format!("{instance}/applyDecisions"),
+            post(instances::apply_decisions),
+        )
+        .route(
+            &format!("{instance}/sendReminder"),
+            post(instances::send_reminder),
+        )
+        .route(
+            "/testing/clock",
+            get(testing::get_clock).post(testing::advance_clock),
+        )
         .route(
             &format!("{definition}/instances"),
             get(instances::list_instances),

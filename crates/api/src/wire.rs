@@ -175,7 +175,7 @@ impl From<&ScheduleSettings> for SettingsDto {
             reminder_notifications_enabled: s.reminder_notifications_enabled,
             justification_required_on_approval: s.justification_required_on_approval,
             default_decision_enabled: s.default_decision_enabled,
-            default_decision: s.default_decision.clone(),
+            default_decision: s.default_decision.map(|d| d.as_str().to_owned()),
             instance_duration_in_days: s.instance_duration_in_days.days(),
             auto_apply_decisions_enabled: s.auto_apply_decisions_enabled,
             recommendations_enabled: s.recommendations_enabled,
@@ -598,7 +598,17 @@ fn settings(body: SettingsBody) -> Result<ScheduleSettings, ApiError> {
         mail_notifications_enabled: body.mail_notifications_enabled.unwrap_or(false),
         reminder_notifications_enabled: body.reminder_notifications_enabled.unwrap_or(false),
         default_decision_enabled: body.default_decision_enabled.unwrap_or(false),
-        default_decision: body.default_decision,
+        default_decision: body
+            .default_decision
+            .map(|raw| {
+                raw.parse().map_err(|_| {
+                    invalid(
+                        "settings.defaultDecision",
+                        &format!("'{raw}' is not one of Approve, Deny, Recommendation, None"),
+                    )
+                })
+            })
+            .transpose()?,
         auto_apply_decisions_enabled: body.auto_apply_decisions_enabled.unwrap_or(false),
         recommendations_enabled: body.recommendations_enabled.unwrap_or(false),
         recurrence,

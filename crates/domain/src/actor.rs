@@ -94,6 +94,16 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// The service itself, acting on schedule: an application with the
+    /// all-zero id, named as [`crate::lifecycle::system_identity`].
+    pub fn system() -> Self {
+        let identity = crate::lifecycle::system_identity();
+        Self::Application {
+            id: identity.id,
+            display_name: Some(identity.display_name),
+        }
+    }
+
     /// The caller's object id.
     pub fn id(&self) -> PrincipalId {
         match self {

@@ -146,6 +146,19 @@ pub struct DecisionItem {
     pub recommendation: Recommendation,
     /// The latest decision from any stage; `None` while nobody decided.
     pub latest: Option<Review>,
+    /// How its decision was applied; `None` until it is.
+    pub applied: Option<Applied>,
+}
+
+/// How and when an item's decision was applied to the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The outcome.
+    pub result: crate::lifecycle::ApplyResult,
+    /// Who applied it (the system, when applied automatically).
+    pub by: Identity,
+    /// When.
+    pub at: DateTime<Utc>,
 }
 
 impl DecisionItem {
@@ -158,6 +171,7 @@ impl DecisionItem {
             resource,
             recommendation: Recommendation::NoInfoAvailable,
             latest: None,
+            applied: None,
         }
     }
 

@@ -312,8 +312,8 @@ pub struct ScheduleSettings {
     pub reminder_notifications_enabled: bool,
     /// Whether a default decision applies to unreviewed items.
     pub default_decision_enabled: bool,
-    /// The default decision, as given.
-    pub default_decision: Option<String>,
+    /// The default decision; `None` when not given.
+    pub default_decision: Option<crate::lifecycle::DefaultDecision>,
     /// Whether decisions are applied automatically at the end.
     pub auto_apply_decisions_enabled: bool,
     /// Whether reviewers see recommendations.

@@ -15,6 +15,8 @@
 //! - [`decision`]: decision items, decisions, reviewer rules and the
 //!   rule that carries items from one stage to the next;
 //! - [`stop`]: the transition a stage stop computes, committed as a whole;
+//! - [`lifecycle`]: the review in time: the end of an instance, default
+//!   decisions, applying decisions;
 //! - [`ports`]: repository and clock ports;
 //! - [`use_cases`]: one struct per operation, each with a typed error.
 #![warn(missing_docs)]
@@ -25,6 +27,7 @@ pub mod definition;
 pub mod directory;
 pub mod ids;
 pub mod instance;
+pub mod lifecycle;
 pub mod ports;
 pub mod queries;
 pub mod query;

@@ -6,11 +6,12 @@ use chrono::{DateTime, Utc};
 
 use uuid::Uuid;
 
-use crate::decision::{Decision, DecisionItem, Review, ReviewerRules};
+use crate::decision::{Decision, DecisionItem, Identity, Review, ReviewerRules};
 use crate::definition::Definition;
 use crate::directory::{DirectoryObject, Group, Relation, User};
 use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
 use crate::instance::Instance;
+use crate::lifecycle::{ActionAudit, EndTransition};
 use crate::queries::MembershipQuery;
 use crate::query::{ListQuery, Page, PageRequest};
 use crate::stage::Stage;
@@ -351,8 +352,115 @@ pub trait DecisionRepository: Send + Sync {
     async fn reset(&self, instance: InstanceId) -> Result<RecordOutcome, RepositoryError>;
 }
 
-/// The time. A port so that tests control it.
+/// The time. A port so that tests, and people testing their automation
+/// against this service, control it.
+#[async_trait]
 pub trait Clock: Send + Sync {
     /// Now, in UTC, at the precision the store keeps.
-    fn now(&self) -> DateTime<Utc>;
+    ///
+    /// # Errors
+    /// When the time lives in the store (a test clock) and it fails.
+    async fn now(&self) -> Result<DateTime<Utc>, RepositoryError>;
+}
+
+/// Moves a test clock forward, for every replica at once.
+#[async_trait]
+pub trait ClockControl: Send + Sync {
+    /// Moves the clock forward by `by` (positive) and returns the new now.
+    async fn advance(&self, by: chrono::Duration) -> Result<DateTime<Utc>, RepositoryError>;
+}
+
+/// Work the schedule makes due, found by [`LifecycleRepository::due`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DueWork {
+    /// A stage `InProgress` whose `endDateTime` has passed.
+    Stage {
+        /// Its definition.
+        definition: DefinitionId,
+        /// Its instance.
+        instance: InstanceId,
+        /// The stage.
+        stage: StageId,
+    },
+    /// An instance without stages, `InProgress`, whose `endDateTime` has
+    /// passed.
+    Instance {
+        /// Its definition.
+        definition: DefinitionId,
+        /// The instance.
+        instance: InstanceId,
+    },
+}
+
+/// How a scheduler pass claims due work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Skip work another pass has leased, and lease what is returned: the
+    /// background passes of several replicas share the work.
+    Lease,
+    /// Take all due work: a pass that must not return before everything
+    /// due has committed (the test clock's).
+    All,
+}
+
+/// How an attempt to end an instance, or to complete a definition, ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndOutcome {
+    /// Every change was written.
+    Committed,
+    /// It was no longer `InProgress` at the time of the write (a concurrent
+    /// stop or scheduler won); nothing was written.
+    NoLongerInProgress,
+}
+
+/// The review in time: finding due work, ending instances, applying
+/// decisions, and the audit records of these actions.
+#[async_trait]
+pub trait LifecycleRepository: Send + Sync {
+    /// Up to `limit` pieces of work due at `now`, the longest overdue first.
+    ///
+    /// With [`Claim::Lease`], only work no other pass holds a live lease on,
+    /// and leases what it returns (so replicas share the work); with
+    /// [`Claim::All`], all due work, leased or not.
+    async fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        claim: Claim,
+    ) -> Result<Vec<DueWork>, RepositoryError>;
+
+    /// Writes the end of an instance: its stage in progress, the instance,
+    /// the default decisions, applying them when asked, the definition's
+    /// status and the audit record.
+    ///
+    /// # Errors
+    /// MUST write all of it or nothing; MUST return
+    /// [`EndOutcome::NoLongerInProgress`], writing nothing, when the
+    /// instance is not `InProgress` at the time of the write, and MUST
+    /// serialise with [`StageRepository::commit_stop`] and
+    /// [`DecisionRepository::record`] on the same instance.
+    async fn commit_end(&self, transition: &EndTransition) -> Result<EndOutcome, RepositoryError>;
+
+    /// Applies the decisions of a completed instance that are not applied
+    /// yet ([`crate::lifecycle::ApplyResult::of`]): removes denied direct
+    /// memberships and marks every item applied by `by` at `at`, all in one
+    /// transaction, with the audit record. Returns how many items it
+    /// applied; a second call applies none.
+    async fn apply(
+        &self,
+        instance: InstanceId,
+        by: &Identity,
+        audit: &ActionAudit,
+    ) -> Result<u64, RepositoryError>;
+
+    /// Completes a definition that has no instance in progress.
+    ///
+    /// # Errors
+    /// MUST return [`EndOutcome::NoLongerInProgress`], writing nothing,
+    /// when the definition is already `Completed`.
+    async fn complete_definition(&self, audit: &ActionAudit)
+    -> Result<EndOutcome, RepositoryError>;
+
+    /// Writes an audit record.
+    async fn record_action(&self, audit: &ActionAudit) -> Result<(), RepositoryError>;
 }

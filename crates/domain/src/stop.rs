@@ -8,6 +8,7 @@ use crate::decision::{MoveRule, ReviewerRules};
 use crate::definition::Definition;
 use crate::ids::{DefinitionId, PrincipalId, StageId};
 use crate::instance::Instance;
+use crate::lifecycle::InstanceEnd;
 use crate::stage::{Stage, StageNotInProgress};
 use crate::status::ReviewStatus;
 
@@ -57,6 +58,8 @@ pub struct StopTransition {
     pub carry_over: Option<CarryOver>,
     /// The instance; `Completed` when the stopped stage was its last.
     pub instance: Instance,
+    /// What the end of the instance does, when the stop completes it.
+    pub instance_end: Option<InstanceEnd>,
     /// Whether the definition completes with its instance (it does unless it
     /// recurs).
     pub definition_completed: bool,
@@ -155,6 +158,7 @@ impl StopTransition {
                 created_stage: started.as_ref().map(|s| s.id),
                 instance_completed,
             },
+            instance_end: instance_completed.then(|| InstanceEnd::of(definition, now)),
             definition_completed: instance_completed && !definition.is_recurring(),
             stopped,
             started,

@@ -8,15 +8,19 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::decision::{Decision, DecisionItem, Review, ReviewerRules};
+use crate::decision::{Applied, Decision, DecisionItem, Identity, Review, ReviewerRules};
 use crate::definition::Definition;
 use crate::directory::{DirectoryObject, Group, Relation, User};
 use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
 use crate::instance::Instance;
+use crate::lifecycle::{
+    ActionAudit, ApplyResult, DEFAULT_DECISION_JUSTIFICATION, EndTransition, InstanceEnd,
+    Membership, system_identity,
+};
 use crate::ports::{
-    Added, Clock, DecisionQuery, DecisionRepository, DefinitionRepository, DirectoryRepository,
-    InstanceRepository, ItemScope, Phase, PhaseItem, RecordOutcome, RepositoryError,
-    StageRepository, StartedReview, StopOutcome,
+    Added, Claim, Clock, ClockControl, DecisionQuery, DecisionRepository, DefinitionRepository,
+    DirectoryRepository, DueWork, EndOutcome, InstanceRepository, ItemScope, LifecycleRepository,
+    Phase, PhaseItem, RecordOutcome, RepositoryError, StageRepository, StartedReview, StopOutcome,
 };
 use crate::queries::MembershipQuery;
 use crate::query::{ListQuery, Page, PageRequest};
@@ -30,6 +34,7 @@ struct Store {
     instances: Vec<Instance>,
     stages: Vec<Stage>,
     audit: Vec<StopAudit>,
+    actions: Vec<ActionAudit>,
     users: Vec<User>,
     managers: HashMap<PrincipalId, PrincipalId>,
     groups: Vec<Group>,
@@ -175,6 +180,22 @@ impl InMemoryRepository {
     /// Makes every later call fail in the given way.
     pub fn fail(&self, outage: Outage) {
         *self.outage.lock().unwrap_or_else(PoisonError::into_inner) = Some(outage);
+    }
+
+    /// Removes a user from the directory, as a deletion in the tenant would.
+    pub fn forget_user(&self, id: PrincipalId) {
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        store.users.retain(|u| u.id != id);
+        store.relations.retain(|(_, _, o)| *o != id);
+    }
+
+    /// The audit records of actions other than stage stops.
+    pub fn actions(&self) -> Vec<ActionAudit> {
+        self.store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .actions
+            .clone()
     }
 
     /// The audit records written so far.
@@ -363,6 +384,13 @@ impl StageRepository for InMemoryRepository {
         {
             definition.status = ReviewStatus::Completed;
             definition.last_modified_date_time = transition.audit.at;
+        }
+        if let Some(end) = &transition.instance_end {
+            store.finish(
+                transition.instance.id,
+                Phase::Stage(transition.stopped.id),
+                end,
+            );
         }
         store.audit.push(transition.audit.clone());
         Ok(StopOutcome::Committed)
@@ -683,8 +711,217 @@ impl Default for FixedClock {
     }
 }
 
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
+impl FixedClock {
+    /// What the clock says.
+    pub fn now(&self) -> DateTime<Utc> {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl Clock for FixedClock {
+    async fn now(&self) -> Result<DateTime<Utc>, RepositoryError> {
+        Ok(FixedClock::now(self))
+    }
+}
+
+#[async_trait]
+impl ClockControl for FixedClock {
+    async fn advance(&self, by: chrono::Duration) -> Result<DateTime<Utc>, RepositoryError> {
+        FixedClock::advance(self, by);
+        Ok(FixedClock::now(self))
+    }
+}
+
+impl Store {
+    /// The end of an instance: default decisions (recorded in `phase`),
+    /// then applying them when asked.
+    fn finish(&mut self, instance: InstanceId, phase: Phase, end: &InstanceEnd) {
+        if let Some(default) = end.default_decision {
+            let review = |decision| Review {
+                decision,
+                justification: Some(DEFAULT_DECISION_JUSTIFICATION.to_owned()),
+                reviewed_by: system_identity(),
+                reviewed_date_time: end.at,
+            };
+            let mut recorded = Vec::new();
+            for item in self
+                .items
+                .iter_mut()
+                .filter(|i| i.instance_id == instance && i.decision() == Decision::NotReviewed)
+            {
+                if let Some(decision) = default.decision_for(item.recommendation) {
+                    item.latest = Some(review(decision));
+                    recorded.push((phase, item.id, review(decision)));
+                }
+            }
+            self.history.extend(recorded);
+        }
+        if end.auto_apply {
+            self.apply(instance, &system_identity(), end.at);
+        }
+    }
+
+    /// [`ApplyResult::of`] on every item of the instance not applied yet.
+    fn apply(&mut self, instance: InstanceId, by: &Identity, at: DateTime<Utc>) -> u64 {
+        let pending: Vec<(DecisionItemId, Decision, PrincipalId, PrincipalId)> = self
+            .items
+            .iter()
+            .filter(|i| i.instance_id == instance && i.applied.is_none())
+            .map(|i| (i.id, i.decision(), i.principal.id, i.resource.id))
+            .collect();
+        for (id, decision, principal, group) in &pending {
+            let direct = self
+                .relations
+                .contains(&(*group, Relation::Members, *principal));
+            let membership = if direct {
+                Membership::Direct
+            } else if self.transitive(*group).iter().any(|o| o.id() == *principal) {
+                Membership::Nested
+            } else {
+                Membership::Gone
+            };
+            let result = ApplyResult::of(*decision, membership);
+            if *decision == Decision::Deny && membership == Membership::Direct {
+                self.relations
+                    .retain(|r| *r != (*group, Relation::Members, *principal));
+            }
+            if let Some(item) = self.items.iter_mut().find(|i| i.id == *id) {
+                item.applied = Some(Applied {
+                    result,
+                    by: by.clone(),
+                    at,
+                });
+            }
+        }
+        pending.len() as u64
+    }
+}
+
+#[async_trait]
+impl LifecycleRepository for InMemoryRepository {
+    /// Leases are not kept: one process has nobody to share work with.
+    async fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        _claim: Claim,
+    ) -> Result<Vec<DueWork>, RepositoryError> {
+        let store = self.store()?;
+        let definition_of = |instance: InstanceId| {
+            store
+                .instances
+                .iter()
+                .find(|i| i.id == instance)
+                .map(|i| i.definition_id)
+        };
+        let mut due: Vec<(DateTime<Utc>, DueWork)> = store
+            .stages
+            .iter()
+            .filter(|s| s.status() == ReviewStatus::InProgress && s.end_date_time <= now)
+            .filter_map(|s| {
+                definition_of(s.instance_id).map(|definition| {
+                    (
+                        s.end_date_time,
+                        DueWork::Stage {
+                            definition,
+                            instance: s.instance_id,
+                            stage: s.id,
+                        },
+                    )
+                })
+            })
+            .collect();
+        due.extend(
+            store
+                .instances
+                .iter()
+                .filter(|i| i.status() == ReviewStatus::InProgress && i.end_date_time <= now)
+                .filter(|i| !store.stages.iter().any(|s| s.instance_id == i.id))
+                .map(|i| {
+                    (
+                        i.end_date_time,
+                        DueWork::Instance {
+                            definition: i.definition_id,
+                            instance: i.id,
+                        },
+                    )
+                }),
+        );
+        due.sort_by_key(|(at, _)| *at);
+        Ok(due
+            .into_iter()
+            .take(limit as usize)
+            .map(|(_, w)| w)
+            .collect())
+    }
+
+    async fn commit_end(&self, transition: &EndTransition) -> Result<EndOutcome, RepositoryError> {
+        let mut store = self.store()?;
+        let Some(instance) = store
+            .instances
+            .iter_mut()
+            .find(|i| i.id == transition.instance.id && i.status() == ReviewStatus::InProgress)
+        else {
+            return Ok(EndOutcome::NoLongerInProgress);
+        };
+        *instance = transition.instance.clone();
+        let mut phase = Phase::Instance(transition.instance.id);
+        if let Some(stopped) = &transition.stopped_stage
+            && let Some(stage) = store
+                .stages
+                .iter_mut()
+                .find(|s| s.id == stopped.id && s.status() == ReviewStatus::InProgress)
+        {
+            *stage = stopped.clone();
+            phase = Phase::Stage(stopped.id);
+        }
+        store.finish(transition.instance.id, phase, &transition.end);
+        if transition.definition_completed
+            && let Some(definition) = store
+                .definitions
+                .iter_mut()
+                .find(|d| d.id == transition.audit.definition_id)
+        {
+            definition.status = ReviewStatus::Completed;
+            definition.last_modified_date_time = transition.audit.at;
+        }
+        store.actions.push(transition.audit.clone());
+        Ok(EndOutcome::Committed)
+    }
+
+    async fn apply(
+        &self,
+        instance: InstanceId,
+        by: &Identity,
+        audit: &ActionAudit,
+    ) -> Result<u64, RepositoryError> {
+        let mut store = self.store()?;
+        let applied = store.apply(instance, by, audit.at);
+        store.actions.push(audit.clone());
+        Ok(applied)
+    }
+
+    async fn complete_definition(
+        &self,
+        audit: &ActionAudit,
+    ) -> Result<EndOutcome, RepositoryError> {
+        let mut store = self.store()?;
+        let Some(definition) = store
+            .definitions
+            .iter_mut()
+            .find(|d| d.id == audit.definition_id && d.status != ReviewStatus::Completed)
+        else {
+            return Ok(EndOutcome::NoLongerInProgress);
+        };
+        definition.status = ReviewStatus::Completed;
+        definition.last_modified_date_time = audit.at;
+        store.actions.push(audit.clone());
+        Ok(EndOutcome::Committed)
+    }
+
+    async fn record_action(&self, audit: &ActionAudit) -> Result<(), RepositoryError> {
+        self.store()?.actions.push(audit.clone());
+        Ok(())
     }
 }

@@ -1,9 +1,10 @@
 //! Decision items, phases and the decision history over PostgreSQL.
 
 use access_reviews_domain::decision::{
-    Decision, DecisionItem, Identity, Recommendation, Resource, Review, ReviewerRules,
+    Applied, Decision, DecisionItem, Identity, Recommendation, Resource, Review, ReviewerRules,
 };
 use access_reviews_domain::ids::{DecisionItemId, InstanceId, PrincipalId, StageId};
+use access_reviews_domain::lifecycle::ApplyResult;
 use access_reviews_domain::ports::{
     DecisionQuery, DecisionRepository, ItemScope, Phase, PhaseItem, RecordOutcome, RepositoryError,
 };
@@ -31,7 +32,8 @@ pub(crate) const REVIEWS: &str = "(CASE WHEN rp.self_review THEN i.principal_id 
 const ITEM_COLUMNS: &str = "i.id, i.instance_id, i.principal_id, i.principal_display_name, \
      i.principal_user_principal_name, i.resource_id, i.resource_display_name, i.recommendation, \
      i.decision, i.justification, i.reviewed_by_id, i.reviewed_by_display_name, \
-     i.reviewed_by_user_principal_name, i.reviewed_date_time";
+     i.reviewed_by_user_principal_name, i.reviewed_date_time, i.apply_result, i.applied_by_id, \
+     i.applied_by_display_name, i.applied_by_user_principal_name, i.applied_date_time";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ItemRow {
@@ -49,6 +51,11 @@ pub(crate) struct ItemRow {
     reviewed_by_display_name: Option<String>,
     reviewed_by_user_principal_name: Option<String>,
     reviewed_date_time: Option<DateTime<Utc>>,
+    apply_result: Option<String>,
+    applied_by_id: Option<Uuid>,
+    applied_by_display_name: Option<String>,
+    applied_by_user_principal_name: Option<String>,
+    applied_date_time: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<ItemRow> for DecisionItem {
@@ -72,6 +79,19 @@ impl TryFrom<ItemRow> for DecisionItem {
             (None, None, None) => None,
             _ => return Err(corrupt),
         };
+        let applied = match (r.apply_result, r.applied_by_id, r.applied_date_time) {
+            (Some(result), Some(by), Some(at)) => Some(Applied {
+                result: result.parse::<ApplyResult>().map_err(|_| corrupt)?,
+                by: Identity {
+                    id: PrincipalId::from_uuid(by),
+                    display_name: r.applied_by_display_name.unwrap_or_default(),
+                    user_principal_name: r.applied_by_user_principal_name.unwrap_or_default(),
+                },
+                at,
+            }),
+            (None, None, None) => None,
+            _ => return Err(corrupt),
+        };
         Ok(DecisionItem {
             id: DecisionItemId::from_uuid(r.id),
             instance_id: InstanceId::from_uuid(r.instance_id),
@@ -89,6 +109,7 @@ impl TryFrom<ItemRow> for DecisionItem {
                 .parse::<Recommendation>()
                 .map_err(|_| corrupt)?,
             latest,
+            applied,
         })
     }
 }

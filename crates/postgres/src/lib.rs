@@ -6,13 +6,17 @@
 //! - [`PgRepository`] implements every repository port over one pool.
 //!   Writes that touch several rows are one transaction; the stop is guarded
 //!   so that of concurrent stops exactly one commits.
+//! - [`PgTestClock`] is the test clock: real time plus an offset that every
+//!   replica reads from the database.
 
 mod decisions;
 mod directory;
 mod error;
+mod lifecycle;
 mod records;
 mod repository;
 
+pub use lifecycle::PgTestClock;
 pub use repository::PgRepository;
 
 use sqlx::migrate::Migrator;

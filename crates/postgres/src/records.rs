@@ -147,7 +147,7 @@ impl From<&ScheduleSettings> for SettingsRecord {
             mail_notifications_enabled: s.mail_notifications_enabled,
             reminder_notifications_enabled: s.reminder_notifications_enabled,
             default_decision_enabled: s.default_decision_enabled,
-            default_decision: s.default_decision.clone(),
+            default_decision: s.default_decision.map(|d| d.as_str().to_owned()),
             auto_apply_decisions_enabled: s.auto_apply_decisions_enabled,
             recommendations_enabled: s.recommendations_enabled,
             recurrence: s.recurrence.as_ref().map(|r| RecurrenceRecord {
@@ -174,7 +174,13 @@ impl TryFrom<SettingsRecord> for ScheduleSettings {
             mail_notifications_enabled: s.mail_notifications_enabled,
             reminder_notifications_enabled: s.reminder_notifications_enabled,
             default_decision_enabled: s.default_decision_enabled,
-            default_decision: s.default_decision,
+            default_decision: s
+                .default_decision
+                .map(|d| d.parse())
+                .transpose()
+                .map_err(|_| CorruptRow {
+                    what: "default decision",
+                })?,
             auto_apply_decisions_enabled: s.auto_apply_decisions_enabled,
             recommendations_enabled: s.recommendations_enabled,
             recurrence: s.recurrence.map(|r| Recurrence {

@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::decisions::{enter_all, insert_items, insert_phase};
 use crate::error::{CorruptRow, map_sqlx};
+use crate::lifecycle::{finish_instance, lock_instance};
 use crate::records::{
     QueryScopeRecord, SettingsRecord, StageSettingsRecord, plan_from_records, plan_to_records,
     scopes_from_records, scopes_to_records,
@@ -450,6 +451,9 @@ impl StageRepository for PgRepository {
     ) -> Result<StopOutcome, RepositoryError> {
         let stopped = &transition.stopped;
         let mut tx = self.pool.begin().await.map_err(map_sqlx)?;
+        // The instance's lock first, as every transition of the instance
+        // takes it (an instance stop racing this stop waits, or wins).
+        lock_instance(&mut tx, transition.instance.id).await?;
 
         // The guard: concurrent stops queue on this row's lock; once the
         // winner commits, the others re-check the condition, match no row
@@ -497,6 +501,10 @@ impl StageRepository for PgRepository {
             .execute(&mut *tx)
             .await
             .map_err(map_sqlx)?;
+        }
+
+        if let Some(end) = &transition.instance_end {
+            finish_instance(&mut tx, instance.id, Phase::Stage(stopped.id), end).await?;
         }
 
         let audit = &transition.audit;

@@ -145,6 +145,44 @@ pub struct ServeConfig {
     pub listen_addr: SocketAddr,
     /// Token settings.
     pub auth: AuthConfig,
+    /// `SCHEDULER` (default `enabled`) and `SCHEDULER_INTERVAL_SECONDS`
+    /// (default 10): how often this replica runs the scheduler's pass;
+    /// `None` when disabled.
+    pub scheduler_interval: Option<std::time::Duration>,
+    /// `CLOCK_CONTROL=enabled` (default `disabled`): the test clock.
+    pub clock_control: bool,
+}
+
+fn switch(env: &dyn Env, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match env.get(name).as_deref() {
+        None => Ok(default),
+        Some("enabled") => Ok(true),
+        Some("disabled") => Ok(false),
+        Some(other) => Err(ConfigError::Invalid {
+            name,
+            why: format!("'{other}' is neither enabled nor disabled"),
+        }),
+    }
+}
+
+/// Longest scheduler interval accepted: a day.
+const MAX_INTERVAL_SECONDS: u64 = 86_400;
+
+fn scheduler_interval(env: &dyn Env) -> Result<Option<std::time::Duration>, ConfigError> {
+    let seconds = match env.get("SCHEDULER_INTERVAL_SECONDS") {
+        None => 10,
+        Some(raw) => raw
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=MAX_INTERVAL_SECONDS).contains(s))
+            .ok_or_else(|| ConfigError::Invalid {
+                name: "SCHEDULER_INTERVAL_SECONDS",
+                why: format!(
+                    "'{raw}' is not a whole number of seconds from 1 to {MAX_INTERVAL_SECONDS}"
+                ),
+            })?,
+    };
+    Ok(switch(env, "SCHEDULER", true)?.then(|| std::time::Duration::from_secs(seconds)))
 }
 
 /// Reads and checks `DATABASE_URL`.
@@ -181,6 +219,8 @@ impl ServeConfig {
             database_url,
             listen_addr,
             auth: AuthConfig::from_env(env)?,
+            scheduler_interval: scheduler_interval(env)?,
+            clock_control: switch(env, "CLOCK_CONTROL", false)?,
         })
     }
 }
@@ -253,6 +293,39 @@ mod tests {
         }
         let err = LogFormat::from_env(&env(&[("LOG_FORMAT", "xml")])).unwrap_err();
         assert!(err.to_string().contains("LOG_FORMAT"));
+    }
+
+    #[test]
+    fn the_scheduler_is_on_every_ten_seconds_and_the_clock_control_off_by_default() {
+        let config = ServeConfig::from_env(&env(GOOD)).unwrap();
+        assert_eq!(
+            config.scheduler_interval,
+            Some(std::time::Duration::from_secs(10))
+        );
+        assert!(!config.clock_control);
+        let mut pairs = GOOD.to_vec();
+        pairs.extend([
+            ("SCHEDULER", "disabled"),
+            ("SCHEDULER_INTERVAL_SECONDS", "2"),
+            ("CLOCK_CONTROL", "enabled"),
+        ]);
+        let config = ServeConfig::from_env(&env(&pairs)).unwrap();
+        assert_eq!(config.scheduler_interval, None);
+        assert!(config.clock_control);
+        for (name, value) in [
+            ("SCHEDULER", "on"),
+            ("SCHEDULER_INTERVAL_SECONDS", "0"),
+            ("SCHEDULER_INTERVAL_SECONDS", "ten"),
+            ("CLOCK_CONTROL", "yes"),
+        ] {
+            let mut pairs = GOOD.to_vec();
+            pairs.push((name, value));
+            let err = ServeConfig::from_env(&env(&pairs)).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::Invalid { name: n, .. } if n == name),
+                "{err}"
+            );
+        }
     }
 
     #[test]

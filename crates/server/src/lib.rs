@@ -10,12 +10,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use access_reviews_api::{AppState, MetricsExporter, Readiness, TokenVerifier, UseCases};
-use access_reviews_domain::ports::Clock;
-use access_reviews_domain::use_cases::{
-    CreateDefinition, Decisions, ManageDirectory, ReadReviews, StopStage,
-};
-use access_reviews_postgres::{MIGRATOR, PgRepository};
+use access_reviews_api::{AppState, MetricsExporter, Readiness, TokenVerifier};
+use access_reviews_domain::ports::{Claim, Clock, RepositoryError};
+use access_reviews_domain::use_cases::{PassReport, Ports, UseCases};
+use access_reviews_postgres::{MIGRATOR, PgRepository, PgTestClock};
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -30,9 +28,10 @@ use crate::config::{Secret, ServeConfig};
 /// that what is stored reads back identical).
 pub struct SystemClock;
 
+#[async_trait]
 impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now().trunc_subsecs(3)
+    async fn now(&self) -> Result<DateTime<Utc>, RepositoryError> {
+        Ok(Utc::now().trunc_subsecs(3))
     }
 }
 
@@ -102,6 +101,43 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     pool: PgPool,
+    scheduler: Option<Scheduler>,
+}
+
+/// Runs the scheduler's pass at a fixed interval. Any number of replicas
+/// may: every transition commits once, guarded on its object still being
+/// `InProgress`.
+struct Scheduler {
+    use_cases: Arc<UseCases>,
+    every: Duration,
+}
+
+impl Scheduler {
+    async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut ticks = tokio::time::interval(self.every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = stop.changed() => return,
+            }
+            // A pass that is cut short by shutdown is harmless: each
+            // transition is its own transaction.
+            tokio::select! {
+                result = self.use_cases.lifecycle.run_due(Claim::Lease) => match result {
+                    Ok(report) if report == PassReport::default() => {}
+                    Ok(report) => tracing::info!(
+                        stages_ended = report.stages_ended,
+                        instances_ended = report.instances_ended,
+                        lost_races = report.lost_races,
+                        "scheduler pass"
+                    ),
+                    Err(error) => tracing::warn!(error = %error, cause = ?std::error::Error::source(&error), "scheduler pass failed; retrying at the next tick"),
+                },
+                _ = stop.changed() => return,
+            }
+        }
+    }
 }
 
 impl Application {
@@ -126,35 +162,26 @@ impl Application {
         )
         .context("AUTH_HS256_SECRET is unusable")?;
 
-        // One adapter implements every port.
+        // One adapter implements every repository port; the clock is the
+        // wall clock, or the test clock that every replica reads from the
+        // database.
         let repo = Arc::new(PgRepository::new(pool.clone()));
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let use_cases = UseCases {
-            create: CreateDefinition::new(repo.clone(), repo.clone(), clock.clone()),
-            stop: StopStage::new(
-                repo.clone(),
-                repo.clone(),
-                repo.clone(),
-                repo.clone(),
-                clock.clone(),
-            ),
-            read: ReadReviews::new(repo.clone(), repo.clone(), repo.clone(), repo.clone()),
-            decisions: Decisions::new(
-                repo.clone(),
-                repo.clone(),
-                repo.clone(),
-                repo.clone(),
-                repo.clone(),
-                clock,
-            ),
-            directory: ManageDirectory::new(repo.clone()),
+        let ports = if config.clock_control {
+            let clock = Arc::new(PgTestClock::new(pool.clone()));
+            Ports::from_repository(repo, clock.clone()).with_clock_control(clock)
+        } else {
+            Ports::from_repository(repo, Arc::new(SystemClock))
         };
+        let use_cases = Arc::new(UseCases::new(&ports));
         let readiness = Arc::new(DatabaseReadiness(PgRepository::new(pool.clone())));
-        let state = AppState::new(use_cases, tokens, readiness, prometheus()?);
+        let state = AppState::new(use_cases.clone(), tokens, readiness, prometheus()?);
         Ok(Self {
             listener,
             router: access_reviews_api::router(state),
             pool,
+            scheduler: config
+                .scheduler_interval
+                .map(|every| Scheduler { use_cases, every }),
         })
     }
 
@@ -176,10 +203,17 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.listener.local_addr()?, "listening");
-        axum::serve(self.listener, self.router)
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let scheduler = self.scheduler.map(|s| tokio::spawn(s.run(stopped)));
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("the HTTP server failed")?;
+            .context("the HTTP server failed");
+        let _ = stop.send(true);
+        if let Some(scheduler) = scheduler {
+            let _ = scheduler.await;
+        }
+        served?;
         self.pool.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -7,6 +7,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use super::paths::DefinitionPath;
 use super::{DEFINITIONS, definition_id, listing, options};
 use crate::AppState;
 use crate::auth::{Caller, Permission};
@@ -77,4 +78,20 @@ pub async fn get_definition(
         &DefinitionDto::from(&definition),
         options.select.as_deref(),
     )))
+}
+
+/// `POST …/definitions/{id}/stop`: 204. Ends the instance in progress and
+/// the definition.
+pub async fn stop_definition(
+    caller: Caller,
+    State(state): State<AppState>,
+    path: DefinitionPath,
+) -> Result<StatusCode, ApiError> {
+    let actor = caller.require(Permission::AccessReviewWrite)?;
+    state
+        .use_cases
+        .lifecycle
+        .stop_definition(actor, path.definition)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

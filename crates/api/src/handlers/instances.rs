@@ -2,9 +2,10 @@
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::Uri;
+use axum::http::{StatusCode, Uri};
 use serde_json::Value;
 
+use super::paths::InstancePath;
 use super::{definition_id, instance_id, instances_context, listing, options};
 use crate::AppState;
 use crate::auth::{Caller, Permission};
@@ -54,4 +55,50 @@ pub async fn get_instance(
         &InstanceDto::from(&found),
         options.select.as_deref(),
     )))
+}
+
+/// `POST …/instances/{id}/stop`: 204. Ends the instance now.
+pub async fn stop_instance(
+    caller: Caller,
+    State(state): State<AppState>,
+    path: InstancePath,
+) -> Result<StatusCode, ApiError> {
+    let actor = caller.require(Permission::AccessReviewWrite)?;
+    state
+        .use_cases
+        .lifecycle
+        .stop_instance(actor, path.definition, path.instance)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST …/instances/{id}/applyDecisions`: 204. Applies the decisions of a
+/// completed instance.
+pub async fn apply_decisions(
+    caller: Caller,
+    State(state): State<AppState>,
+    path: InstancePath,
+) -> Result<StatusCode, ApiError> {
+    let actor = caller.require(Permission::AccessReviewWrite)?;
+    state
+        .use_cases
+        .lifecycle
+        .apply_decisions(actor, path.definition, path.instance)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST …/instances/{id}/sendReminder`: 204. Recorded; no mail is sent.
+pub async fn send_reminder(
+    caller: Caller,
+    State(state): State<AppState>,
+    path: InstancePath,
+) -> Result<StatusCode, ApiError> {
+    let actor = caller.require(Permission::AccessReviewWrite)?;
+    state
+        .use_cases
+        .lifecycle
+        .send_reminder(actor, path.definition, path.instance)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

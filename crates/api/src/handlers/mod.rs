@@ -6,7 +6,9 @@ pub mod definitions;
 pub mod directory;
 pub mod health;
 pub mod instances;
+pub mod paths;
 pub mod stages;
+pub mod testing;
 
 use access_reviews_domain::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
 use axum::Json;

@@ -2,6 +2,7 @@
 
 use access_reviews_domain::decision::{Decision, DecisionItem, Identity};
 use access_reviews_domain::ids::PrincipalId;
+use access_reviews_domain::lifecycle::ApplyResult;
 use access_reviews_domain::use_cases::NewReview;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -88,8 +89,12 @@ impl DecisionItemDto {
             reviewed_date_time: latest.map(|r| timestamp(r.reviewed_date_time)),
             decision: item.decision().as_str(),
             justification: latest.and_then(|r| r.justification.clone()),
-            applied_date_time: None,
-            apply_result: "New",
+            applied_date_time: item.applied.as_ref().map(|a| timestamp(a.at)),
+            apply_result: item
+                .applied
+                .as_ref()
+                .map_or(ApplyResult::New, |a| a.result)
+                .as_str(),
             recommendation: item.recommendation.as_str(),
             principal_link: root.url(&format!("/v1.0/users/{}", item.principal.id)),
             resource_link: root.url(&format!("/v1.0/groups/{}", item.resource.id)),
@@ -105,7 +110,10 @@ impl DecisionItemDto {
                 kind: "group",
             },
             reviewed_by: latest.map_or_else(nobody, |r| IdentityDto::from_identity(&r.reviewed_by)),
-            applied_by: nobody(),
+            applied_by: item
+                .applied
+                .as_ref()
+                .map_or_else(nobody, |a| IdentityDto::from_identity(&a.by)),
         }
     }
 }

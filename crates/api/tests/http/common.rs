@@ -7,9 +7,7 @@ use access_reviews_domain::directory::{Group, User};
 use access_reviews_domain::ids::PrincipalId;
 use access_reviews_domain::ports::DirectoryRepository;
 use access_reviews_domain::testing::{FixedClock, InMemoryRepository, block_on};
-use access_reviews_domain::use_cases::{
-    CreateDefinition, Decisions, ManageDirectory, ReadReviews, StopStage,
-};
+use access_reviews_domain::use_cases::Ports;
 use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
@@ -65,16 +63,10 @@ pub const STAGE_ONE_REVIEWER: &str = "398164b1-5196-49dd-ada2-364b49f99b27";
 pub fn app() -> App {
     let repo = InMemoryRepository::new();
     let clock = Arc::new(FixedClock::new());
-    let r = Arc::new(repo.clone());
-    let use_cases = UseCases {
-        create: CreateDefinition::new(r.clone(), r.clone(), clock.clone()),
-        stop: StopStage::new(r.clone(), r.clone(), r.clone(), r.clone(), clock.clone()),
-        read: ReadReviews::new(r.clone(), r.clone(), r.clone(), r.clone()),
-        decisions: Decisions::new(r.clone(), r.clone(), r.clone(), r.clone(), r.clone(), clock),
-        directory: ManageDirectory::new(r.clone()),
-    };
+    let ports =
+        Ports::from_repository(Arc::new(repo.clone()), clock.clone()).with_clock_control(clock);
     let state = AppState::new(
-        use_cases,
+        Arc::new(UseCases::new(&ports)),
         TokenVerifier::hs256(SECRET, ISSUER, AUDIENCE).unwrap(),
         Arc::new(Ready),
         Arc::new(FixedMetrics),

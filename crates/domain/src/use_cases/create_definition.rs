@@ -11,6 +11,7 @@ use crate::ports::{
 };
 use crate::stage::Stage;
 use crate::status::ReviewStatus;
+use crate::use_cases::Ports;
 use crate::use_cases::reviewers::{ResolveError, ScopeError, resolve_items, resolve_rules};
 
 /// Creates a definition and starts its first instance at once: its decision
@@ -85,15 +86,11 @@ fn reviewer_error(stage: Option<usize>, error: ResolveError) -> CreateDefinition
 
 impl CreateDefinition {
     /// Wires the use case.
-    pub fn new(
-        definitions: Arc<dyn DefinitionRepository>,
-        directory: Arc<dyn DirectoryRepository>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(ports: &Ports) -> Self {
         Self {
-            definitions,
-            directory,
-            clock,
+            definitions: ports.definitions.clone(),
+            directory: ports.directory.clone(),
+            clock: ports.clock.clone(),
         }
     }
 
@@ -113,7 +110,7 @@ impl CreateDefinition {
         if !actor.may_create() {
             return Err(CreateDefinitionError::Forbidden);
         }
-        let now = self.clock.now();
+        let now = self.clock.now().await?;
         if let Some(start_date) = spec
             .settings
             .recurrence

@@ -10,7 +10,7 @@ use crate::status::ReviewStatus;
 use crate::use_cases::tests::{World, admin, app, spec, user_with_id, world};
 use crate::use_cases::*;
 
-fn scope(query: String) -> QueryScope {
+pub(super) fn scope(query: String) -> QueryScope {
     QueryScope {
         odata_type: None,
         query,
@@ -26,7 +26,7 @@ fn manager_scope() -> QueryScope {
     }
 }
 
-async fn user(w: &World, name: &str) -> PrincipalId {
+pub(super) async fn user(w: &World, name: &str) -> PrincipalId {
     w.directory
         .create_user(
             &admin_with(DirectoryRole::GlobalAdministrator),
@@ -47,7 +47,7 @@ fn admin_with(role: DirectoryRole) -> Actor {
     user_with_id(PrincipalId::new_random(), vec![role])
 }
 
-fn person(id: PrincipalId) -> Actor {
+pub(super) fn person(id: PrincipalId) -> Actor {
     Actor::User {
         id,
         display_name: None,
@@ -56,7 +56,7 @@ fn person(id: PrincipalId) -> Actor {
     }
 }
 
-async fn member(w: &World, group: PrincipalId, who: PrincipalId) {
+pub(super) async fn member(w: &World, group: PrincipalId, who: PrincipalId) {
     w.directory
         .add(
             &admin_with(DirectoryRole::GlobalAdministrator),
@@ -400,7 +400,6 @@ async fn only_the_items_reviewers_may_decide_and_applications_never() {
 
 impl World {
     fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
-        use crate::ports::Clock;
         self.clock.now()
     }
 }

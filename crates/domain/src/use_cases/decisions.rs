@@ -12,6 +12,7 @@ use crate::ports::{
 use crate::query::Page;
 use crate::stage::StageNotInProgress;
 use crate::status::ReviewStatus;
+use crate::use_cases::Ports;
 use crate::use_cases::{Missing, find_instance};
 
 /// Which phase a decision request addresses.
@@ -114,21 +115,14 @@ impl DecisionPhase {
 
 impl Decisions {
     /// Wires the use case.
-    pub fn new(
-        definitions: Arc<dyn DefinitionRepository>,
-        instances: Arc<dyn InstanceRepository>,
-        stages: Arc<dyn StageRepository>,
-        decisions: Arc<dyn DecisionRepository>,
-        directory: Arc<dyn DirectoryRepository>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(ports: &Ports) -> Self {
         Self {
-            definitions,
-            instances,
-            stages,
-            decisions,
-            directory,
-            clock,
+            definitions: ports.definitions.clone(),
+            instances: ports.instances.clone(),
+            stages: ports.stages.clone(),
+            decisions: ports.decisions.clone(),
+            directory: ports.directory.clone(),
+            clock: ports.clock.clone(),
         }
     }
 
@@ -264,7 +258,7 @@ impl Decisions {
             decision: review.decision,
             justification: review.justification,
             reviewed_by: reviewer,
-            reviewed_date_time: self.clock.now(),
+            reviewed_date_time: self.clock.now().await?,
         };
         match self.decisions.record(phase, items, &review).await? {
             RecordOutcome::Recorded => Ok(()),

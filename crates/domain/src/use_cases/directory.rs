@@ -6,6 +6,7 @@ use crate::ids::PrincipalId;
 use crate::ports::{Added, DirectoryRepository, RepositoryError};
 use crate::query::{Page, PageRequest};
 use crate::use_cases::Missing;
+use crate::use_cases::Ports;
 
 /// The directory's operations. Writes need a directory role (delegated
 /// callers) on top of the API permission; reads need only the permission.
@@ -83,8 +84,10 @@ fn well_formed_upn(upn: &str) -> bool {
 
 impl ManageDirectory {
     /// Wires the use case.
-    pub fn new(directory: Arc<dyn DirectoryRepository>) -> Self {
-        Self { directory }
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            directory: ports.directory.clone(),
+        }
     }
 
     fn require(actor: &Actor, kind: DirectoryKind) -> Result<(), DirectoryError> {

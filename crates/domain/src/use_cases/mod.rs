@@ -5,6 +5,7 @@
 mod create_definition;
 mod decisions;
 mod directory;
+mod lifecycle;
 mod read;
 mod reviewers;
 mod stop_stage;
@@ -12,13 +13,118 @@ mod stop_stage;
 pub use create_definition::{CreateDefinition, CreateDefinitionError, ReviewerField};
 pub use decisions::{DecisionError, DecisionTarget, Decisions, NewReview};
 pub use directory::{DirectoryError, ManageDirectory, NewGroup, NewUser};
+pub use lifecycle::{Lifecycle, LifecycleError, PassReport};
 pub use read::{ReadError, ReadReviews};
 pub use stop_stage::{StopStage, StopStageError};
+
+use std::sync::Arc;
 
 use crate::definition::Definition;
 use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
 use crate::instance::Instance;
-use crate::ports::{DefinitionRepository, InstanceRepository, RepositoryError};
+use crate::ports::{
+    Clock, ClockControl, DecisionRepository, DefinitionRepository, DirectoryRepository,
+    InstanceRepository, LifecycleRepository, RepositoryError, StageRepository,
+};
+
+/// Every port the use cases need, filled once by the composition root (or
+/// by a test) and handed to [`UseCases::new`].
+#[derive(Clone)]
+pub struct Ports {
+    /// Definitions.
+    pub definitions: Arc<dyn DefinitionRepository>,
+    /// Instances.
+    pub instances: Arc<dyn InstanceRepository>,
+    /// Stages and stops.
+    pub stages: Arc<dyn StageRepository>,
+    /// Users and groups.
+    pub directory: Arc<dyn DirectoryRepository>,
+    /// Decision items.
+    pub decisions: Arc<dyn DecisionRepository>,
+    /// The review in time.
+    pub lifecycle: Arc<dyn LifecycleRepository>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Moving the test clock; `None` unless the clock control is enabled.
+    pub clock_control: Option<Arc<dyn ClockControl>>,
+}
+
+/// A store that implements every repository port at once.
+pub trait Repository:
+    DefinitionRepository
+    + InstanceRepository
+    + StageRepository
+    + DirectoryRepository
+    + DecisionRepository
+    + LifecycleRepository
+    + 'static
+{
+}
+
+impl<R> Repository for R where
+    R: DefinitionRepository
+        + InstanceRepository
+        + StageRepository
+        + DirectoryRepository
+        + DecisionRepository
+        + LifecycleRepository
+        + 'static
+{
+}
+
+impl Ports {
+    /// Every repository port from one store, with a clock and no clock
+    /// control.
+    pub fn from_repository<R: Repository>(store: Arc<R>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            definitions: store.clone(),
+            instances: store.clone(),
+            stages: store.clone(),
+            directory: store.clone(),
+            decisions: store.clone(),
+            lifecycle: store,
+            clock,
+            clock_control: None,
+        }
+    }
+
+    /// The same ports with a clock control.
+    pub fn with_clock_control(mut self, control: Arc<dyn ClockControl>) -> Self {
+        self.clock_control = Some(control);
+        self
+    }
+}
+
+/// Every use case, wired from one set of ports.
+pub struct UseCases {
+    /// Creating definitions.
+    pub create: CreateDefinition,
+    /// Stopping stages.
+    pub stop: StopStage,
+    /// Reading definitions, instances and stages.
+    pub read: ReadReviews,
+    /// Decision items and decisions.
+    pub decisions: Decisions,
+    /// Users and groups.
+    pub directory: ManageDirectory,
+    /// The review in time: the schedule, instance and definition actions,
+    /// applying decisions, the test clock.
+    pub lifecycle: Lifecycle,
+}
+
+impl UseCases {
+    /// Wires every use case.
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            create: CreateDefinition::new(ports),
+            stop: StopStage::new(ports),
+            read: ReadReviews::new(ports),
+            decisions: Decisions::new(ports),
+            directory: ManageDirectory::new(ports),
+            lifecycle: Lifecycle::new(ports),
+        }
+    }
+}
 
 /// The object of a request that does not exist (or not under the parent the
 /// path names).
@@ -59,6 +165,8 @@ impl std::fmt::Display for Missing {
 
 #[cfg(test)]
 mod decision_tests;
+#[cfg(test)]
+mod lifecycle_tests;
 #[cfg(test)]
 mod tests;
 
@@ -114,4 +222,4 @@ macro_rules! from_lookup {
     )*};
 }
 
-from_lookup!(StopStageError, ReadError, DecisionError);
+from_lookup!(StopStageError, ReadError, DecisionError, LifecycleError);

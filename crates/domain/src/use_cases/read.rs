@@ -10,6 +10,7 @@ use crate::ports::{
 };
 use crate::query::{ListQuery, Page};
 use crate::stage::Stage;
+use crate::use_cases::Ports;
 use crate::use_cases::{Missing, find_definition, find_instance};
 
 /// The reads: definitions, instances and stages, one or a page at a time.
@@ -36,17 +37,12 @@ pub enum ReadError {
 
 impl ReadReviews {
     /// Wires the use case.
-    pub fn new(
-        definitions: Arc<dyn DefinitionRepository>,
-        instances: Arc<dyn InstanceRepository>,
-        stages: Arc<dyn StageRepository>,
-        decisions: Arc<dyn DecisionRepository>,
-    ) -> Self {
+    pub fn new(ports: &Ports) -> Self {
         Self {
-            definitions,
-            instances,
-            stages,
-            decisions,
+            definitions: ports.definitions.clone(),
+            instances: ports.instances.clone(),
+            stages: ports.stages.clone(),
+            decisions: ports.decisions.clone(),
         }
     }
 

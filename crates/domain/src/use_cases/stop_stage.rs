@@ -10,6 +10,7 @@ use crate::ports::{
 use crate::stage::StageNotInProgress;
 use crate::status::ReviewStatus;
 use crate::stop::{StopRefused, StopTransition};
+use crate::use_cases::Ports;
 use crate::use_cases::reviewers::{ResolveError, resolve_rules};
 use crate::use_cases::{Missing, find_instance};
 
@@ -46,19 +47,13 @@ pub enum StopStageError {
 
 impl StopStage {
     /// Wires the use case.
-    pub fn new(
-        definitions: Arc<dyn DefinitionRepository>,
-        instances: Arc<dyn InstanceRepository>,
-        stages: Arc<dyn StageRepository>,
-        directory: Arc<dyn DirectoryRepository>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(ports: &Ports) -> Self {
         Self {
-            definitions,
-            instances,
-            stages,
-            directory,
-            clock,
+            definitions: ports.definitions.clone(),
+            instances: ports.instances.clone(),
+            stages: ports.stages.clone(),
+            directory: ports.directory.clone(),
+            clock: ports.clock.clone(),
         }
     }
 
@@ -77,6 +72,43 @@ impl StopStage {
         instance_id: InstanceId,
         stage_id: StageId,
     ) -> Result<StopTransition, StopStageError> {
+        self.stop(actor, definition_id, instance_id, stage_id, When::Now)
+            .await
+    }
+
+    /// Ends a stage whose `endDateTime` has passed, as the scheduler does:
+    /// exactly as a stop, by the system, at the stage's scheduled end (so
+    /// the next stage's times do not depend on when the scheduler ran).
+    /// Next-stage reviewers that no longer resolve leave that stage without
+    /// reviewers rather than keep the review from moving on.
+    ///
+    /// # Errors
+    /// As [`Self::execute`]; [`StopStageError::NotInProgress`] when another
+    /// stop or scheduler won.
+    pub async fn end_on_schedule(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage_id: StageId,
+    ) -> Result<StopTransition, StopStageError> {
+        self.stop(
+            &Actor::system(),
+            definition_id,
+            instance_id,
+            stage_id,
+            When::ScheduledEnd,
+        )
+        .await
+    }
+
+    async fn stop(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage_id: StageId,
+        when: When,
+    ) -> Result<StopTransition, StopStageError> {
         let (definition, instance) = find_instance(
             &*self.definitions,
             &*self.instances,
@@ -85,22 +117,30 @@ impl StopStage {
         )
         .await?;
         let stages = self.stages.all(instance_id).await?;
-        if !stages.iter().any(|s| s.id == stage_id) {
+        let Some(stage) = stages.iter().find(|s| s.id == stage_id) else {
             return Err(StopStageError::NotFound(Missing::Stage(stage_id)));
-        }
+        };
         if !actor.may_write(&definition) {
             return Err(StopStageError::Forbidden);
         }
+        let at = match when {
+            When::Now => self.clock.now().await?,
+            When::ScheduledEnd => stage.end_date_time,
+        };
         let next_reviewers = match StopTransition::next_settings(&definition, &stages, stage_id) {
             Some(next) => {
-                resolve_rules(&*self.directory, &next.reviewers, &next.fallback_reviewers)
+                match resolve_rules(&*self.directory, &next.reviewers, &next.fallback_reviewers)
                     .await
-                    .map_err(|e| match e {
-                        ResolveError::Repository(e) => StopStageError::Repository(e),
-                        ResolveError::Unsupported { .. } | ResolveError::NotFound { .. } => {
-                            StopStageError::NextReviewersUnresolvable
+                {
+                    Ok(rules) => rules,
+                    Err(ResolveError::Repository(e)) => return Err(e.into()),
+                    Err(ResolveError::Unsupported { .. } | ResolveError::NotFound { .. }) => {
+                        match when {
+                            When::Now => return Err(StopStageError::NextReviewersUnresolvable),
+                            When::ScheduledEnd => ReviewerRules::default(),
                         }
-                    })?
+                    }
+                }
             }
             None => ReviewerRules::default(),
         };
@@ -111,7 +151,7 @@ impl StopStage {
             &stages,
             stage_id,
             actor,
-            self.clock.now(),
+            at,
             next_reviewers,
         )
         .map_err(|refused| match refused {
@@ -129,4 +169,13 @@ impl StopStage {
             .into()),
         }
     }
+}
+
+/// When a stop takes effect.
+#[derive(Debug, Clone, Copy)]
+enum When {
+    /// Now, by a person's request.
+    Now,
+    /// At the stage's scheduled end.
+    ScheduledEnd,
 }

@@ -8,7 +8,7 @@ use super::*;
 use crate::actor::{Actor, DirectoryRole};
 use crate::definition::*;
 use crate::ids::PrincipalId;
-use crate::ports::{Clock, DirectoryRepository, StartedReview};
+use crate::ports::{DirectoryRepository, StartedReview};
 use crate::query::ListQuery;
 use crate::stage::StageNotInProgress;
 use crate::status::ReviewStatus;
@@ -22,6 +22,7 @@ pub(super) struct World {
     pub(super) read: ReadReviews,
     pub(super) decisions: Decisions,
     pub(super) directory: ManageDirectory,
+    pub(super) lifecycle: Lifecycle,
     /// The group every review's scope names.
     pub(super) group: PrincipalId,
 }
@@ -29,35 +30,26 @@ pub(super) struct World {
 pub(super) fn world() -> World {
     let repo = InMemoryRepository::new();
     let clock = FixedClock::new();
-    let shared = Arc::new(repo.clone());
-    let clock_port: Arc<dyn Clock> = Arc::new(clock.clone());
+    let ports = Ports::from_repository(Arc::new(repo.clone()), Arc::new(clock.clone()))
+        .with_clock_control(Arc::new(clock.clone()));
+    let UseCases {
+        create,
+        stop,
+        read,
+        decisions,
+        directory,
+        lifecycle,
+    } = UseCases::new(&ports);
     let group = PrincipalId::from_uuid(uuid::Uuid::from_u128(
         0x0e3c5b8a_0000_4000_8000_000000000001,
     ));
     let world = World {
-        create: CreateDefinition::new(shared.clone(), shared.clone(), clock_port.clone()),
-        stop: StopStage::new(
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            clock_port.clone(),
-        ),
-        read: ReadReviews::new(
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-        ),
-        decisions: Decisions::new(
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            clock_port,
-        ),
-        directory: ManageDirectory::new(shared),
+        create,
+        stop,
+        read,
+        decisions,
+        directory,
+        lifecycle,
         repo,
         clock,
         group,

@@ -10,8 +10,8 @@ use access_reviews_domain::definition::{MoveDecision, QueryScope, StagePlan};
 use access_reviews_domain::directory::{DirectoryObject, Group, Relation, User};
 use access_reviews_domain::ids::PrincipalId;
 use access_reviews_domain::ports::{
-    Added, Clock, DecisionQuery, DecisionRepository, DirectoryRepository, ItemScope, Phase,
-    RecordOutcome, StartedReview,
+    Added, DecisionQuery, DecisionRepository, DirectoryRepository, ItemScope, Phase, RecordOutcome,
+    StartedReview,
 };
 use access_reviews_domain::queries::MembershipQuery;
 use access_reviews_domain::query::PageRequest;

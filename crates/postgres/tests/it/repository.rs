@@ -9,15 +9,17 @@ use access_reviews_domain::directory::Group;
 use access_reviews_domain::ids::{DefinitionId, InstanceId, PrincipalId, StageId};
 use access_reviews_domain::ports::DirectoryRepository;
 use access_reviews_domain::ports::{
-    Clock, DefinitionRepository, InstanceRepository, RepositoryError, StageRepository,
-    StartedReview, StopOutcome,
+    DefinitionRepository, InstanceRepository, RepositoryError, StageRepository, StartedReview,
+    StopOutcome,
 };
 use access_reviews_domain::query::{ListQuery, PageRequest};
 use access_reviews_domain::stage::{Stage, StageNotInProgress};
 use access_reviews_domain::status::ReviewStatus;
 use access_reviews_domain::stop::StopTransition;
 use access_reviews_domain::testing::FixedClock;
-use access_reviews_domain::use_cases::{CreateDefinition, Decisions, StopStage, StopStageError};
+use access_reviews_domain::use_cases::{
+    CreateDefinition, Decisions, Lifecycle, Ports, StopStage, StopStageError,
+};
 use access_reviews_postgres::{MIGRATOR, PgRepository};
 use chrono::{Duration, NaiveDate};
 use sqlx::PgPool;
@@ -60,33 +62,25 @@ impl Db {
         db
     }
 
+    pub(crate) fn ports(&self) -> Ports {
+        let clock = Arc::new(self.clock.clone());
+        Ports::from_repository(self.repo.clone(), clock.clone()).with_clock_control(clock)
+    }
+
     pub(crate) fn create(&self) -> CreateDefinition {
-        CreateDefinition::new(
-            self.repo.clone(),
-            self.repo.clone(),
-            Arc::new(self.clock.clone()),
-        )
+        CreateDefinition::new(&self.ports())
     }
 
     pub(crate) fn stop(&self) -> StopStage {
-        StopStage::new(
-            self.repo.clone(),
-            self.repo.clone(),
-            self.repo.clone(),
-            self.repo.clone(),
-            Arc::new(self.clock.clone()),
-        )
+        StopStage::new(&self.ports())
     }
 
     pub(crate) fn decisions(&self) -> Decisions {
-        Decisions::new(
-            self.repo.clone(),
-            self.repo.clone(),
-            self.repo.clone(),
-            self.repo.clone(),
-            self.repo.clone(),
-            Arc::new(self.clock.clone()),
-        )
+        Decisions::new(&self.ports())
+    }
+
+    pub(crate) fn lifecycle(&self) -> Lifecycle {
+        Lifecycle::new(&self.ports())
     }
 
     pub(crate) async fn count(&self, sql: &'static str) -> i64 {
@@ -147,7 +141,7 @@ pub(crate) fn spec(stages: usize) -> NewDefinition {
         stage_plan: StagePlan::new(all.take(stages).collect()).unwrap(),
         settings: ScheduleSettings {
             justification_required_on_approval: true,
-            default_decision: Some("Deny".into()),
+            default_decision: Some(access_reviews_domain::lifecycle::DefaultDecision::Deny),
             recurrence: Some(Recurrence {
                 pattern_type: Some("weekly".into()),
                 pattern_interval: Some(1),

@@ -1,0 +1,412 @@
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::actor::Actor;
+use crate::decision::Identity;
+use crate::definition::Definition;
+use crate::ids::{DefinitionId, InstanceId};
+use crate::instance::Instance;
+use crate::lifecycle::{Action, ActionAudit, EndTransition, system_identity};
+use crate::ports::{
+    Claim, Clock, ClockControl, DefinitionRepository, DueWork, EndOutcome, InstanceRepository,
+    LifecycleRepository, RepositoryError, StageRepository,
+};
+use crate::query::{ListQuery, PageRequest};
+use crate::status::ReviewStatus;
+use crate::use_cases::{Missing, Ports, StopStage, StopStageError, find_definition, find_instance};
+
+/// The review in time: the scheduler's pass, the instance and definition
+/// actions, applying decisions, and the test clock.
+pub struct Lifecycle {
+    definitions: Arc<dyn DefinitionRepository>,
+    instances: Arc<dyn InstanceRepository>,
+    stages: Arc<dyn StageRepository>,
+    lifecycle: Arc<dyn LifecycleRepository>,
+    clock: Arc<dyn Clock>,
+    clock_control: Option<Arc<dyn ClockControl>>,
+    stop_stage: StopStage,
+}
+
+/// Why a lifecycle action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    /// An object of the path does not exist under its parent.
+    #[error("{0} not found")]
+    NotFound(Missing),
+    /// The caller may not act on this review.
+    #[error("the caller may not act on this access review")]
+    Forbidden,
+    /// The action needs an instance in progress.
+    #[error("the instance is {0}; only an instance that is InProgress can be stopped or reminded")]
+    InstanceNotInProgress(ReviewStatus),
+    /// Decisions are applied only once the instance is completed.
+    #[error("the instance is {0}; decisions are applied once it is Completed")]
+    InstanceNotCompleted(ReviewStatus),
+    /// The definition has ended already.
+    #[error("the definition is already Completed")]
+    DefinitionNotInProgress,
+    /// The test clock is not enabled on this service.
+    #[error("the clock control is not enabled")]
+    ClockControlDisabled,
+    /// The test clock moves only forward.
+    #[error("the clock moves only forward")]
+    ClockNotForward,
+    /// The store failed.
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+/// What one scheduler pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PassReport {
+    /// Stages ended on schedule.
+    pub stages_ended: u32,
+    /// Instances without stages ended on schedule.
+    pub instances_ended: u32,
+    /// Due work another replica or a person's stop committed first.
+    pub lost_races: u32,
+}
+
+/// How many pieces of due work one query claims.
+const BATCH: u32 = 100;
+
+impl Lifecycle {
+    /// Wires the use case.
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            definitions: ports.definitions.clone(),
+            instances: ports.instances.clone(),
+            stages: ports.stages.clone(),
+            lifecycle: ports.lifecycle.clone(),
+            clock: ports.clock.clone(),
+            clock_control: ports.clock_control.clone(),
+            stop_stage: StopStage::new(ports),
+        }
+    }
+
+    /// One scheduler pass: ends every stage and instance due at the clock's
+    /// now, each in its own transaction and through the same transitions
+    /// as a person's stop, until nothing is due (ending a stage may start a
+    /// next one that is due as well, when the clock jumped ahead).
+    ///
+    /// Any number of replicas may run passes at once: every commit is
+    /// guarded on the object still being `InProgress`, so each transition
+    /// commits once and the losers skip it.
+    ///
+    /// `claim` says whether the pass shares the work with other replicas'
+    /// passes ([`Claim::Lease`], the background scheduler) or must see every
+    /// due transition committed before it returns ([`Claim::All`]).
+    ///
+    /// # Errors
+    /// When the store fails; the work done before stays committed.
+    pub async fn run_due(&self, claim: Claim) -> Result<PassReport, LifecycleError> {
+        let now = self.clock.now().await?;
+        let mut report = PassReport::default();
+        // Work that failed to commit for a reason other than a lost race is
+        // not retried within the pass, so a pass always ends.
+        let mut tried = HashSet::new();
+        loop {
+            let due = self.lifecycle.due(now, BATCH, claim).await?;
+            let fresh: Vec<DueWork> = due.into_iter().filter(|w| tried.insert(*w)).collect();
+            if fresh.is_empty() {
+                return Ok(report);
+            }
+            for work in fresh {
+                self.end_due(work, &mut report).await?;
+            }
+        }
+    }
+
+    async fn end_due(&self, work: DueWork, report: &mut PassReport) -> Result<(), LifecycleError> {
+        match work {
+            DueWork::Stage {
+                definition,
+                instance,
+                stage,
+            } => match self
+                .stop_stage
+                .end_on_schedule(definition, instance, stage)
+                .await
+            {
+                Ok(_) => report.stages_ended += 1,
+                Err(StopStageError::NotInProgress(_) | StopStageError::NotFound(_)) => {
+                    report.lost_races += 1;
+                }
+                Err(StopStageError::Repository(e)) => return Err(e.into()),
+                Err(StopStageError::Forbidden | StopStageError::NextReviewersUnresolvable) => {
+                    // The system may act on every review, and resolves
+                    // reviewers leniently on schedule: neither happens.
+                    report.lost_races += 1;
+                }
+            },
+            DueWork::Instance {
+                definition,
+                instance,
+            } => {
+                let (definition, instance) =
+                    match find_instance(&*self.definitions, &*self.instances, definition, instance)
+                        .await
+                    {
+                        Ok(found) => found,
+                        Err(lookup) => match LifecycleError::from(lookup) {
+                            LifecycleError::Repository(e) => return Err(e.into()),
+                            _ => {
+                                report.lost_races += 1;
+                                return Ok(());
+                            }
+                        },
+                    };
+                let at = instance.end_date_time;
+                match self
+                    .end(&definition, &instance, &Actor::system(), at, false)
+                    .await
+                {
+                    Ok(()) => report.instances_ended += 1,
+                    Err(LifecycleError::Repository(e)) => return Err(e.into()),
+                    Err(_) => report.lost_races += 1,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Plans and commits the end of an instance.
+    async fn end(
+        &self,
+        definition: &Definition,
+        instance: &Instance,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        stop_definition: bool,
+    ) -> Result<(), LifecycleError> {
+        let stages = self.stages.all(instance.id).await?;
+        let transition =
+            EndTransition::plan(definition, instance, &stages, actor, at, stop_definition)
+                .map_err(|e| LifecycleError::InstanceNotInProgress(e.status))?;
+        match self.lifecycle.commit_end(&transition).await? {
+            EndOutcome::Committed => Ok(()),
+            EndOutcome::NoLongerInProgress => Err(LifecycleError::InstanceNotInProgress(
+                ReviewStatus::Completed,
+            )),
+        }
+    }
+
+    async fn writable_instance(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+    ) -> Result<(Definition, Instance), LifecycleError> {
+        let (definition, instance) = find_instance(
+            &*self.definitions,
+            &*self.instances,
+            definition_id,
+            instance_id,
+        )
+        .await?;
+        if !actor.may_write(&definition) {
+            return Err(LifecycleError::Forbidden);
+        }
+        Ok((definition, instance))
+    }
+
+    /// `POST …/instances/{id}/stop`: ends the instance now. Its stage in
+    /// progress completes without creating a next stage, reviewers can no
+    /// longer decide, and the end rules (default decision, auto-apply) run.
+    ///
+    /// # Errors
+    /// [`LifecycleError::InstanceNotInProgress`] for an instance that is not
+    /// `InProgress`, including a second stop.
+    pub async fn stop_instance(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+    ) -> Result<(), LifecycleError> {
+        let (definition, instance) = self
+            .writable_instance(actor, definition_id, instance_id)
+            .await?;
+        let now = self.clock.now().await?;
+        self.end(&definition, &instance, actor, now, false).await
+    }
+
+    /// `POST …/instances/{id}/applyDecisions`: applies the decisions of a
+    /// completed instance that are not applied yet. A second call applies
+    /// nothing.
+    ///
+    /// # Errors
+    /// [`LifecycleError::InstanceNotCompleted`] before the instance ends.
+    pub async fn apply_decisions(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+    ) -> Result<u64, LifecycleError> {
+        let (definition, instance) = self
+            .writable_instance(actor, definition_id, instance_id)
+            .await?;
+        if instance.status() != ReviewStatus::Completed {
+            return Err(LifecycleError::InstanceNotCompleted(instance.status()));
+        }
+        let audit = ActionAudit {
+            at: self.clock.now().await?,
+            actor: actor.id(),
+            action: Action::DecisionsApplied,
+            definition_id: definition.id,
+            instance_id: Some(instance.id),
+            stage_id: None,
+        };
+        Ok(self
+            .lifecycle
+            .apply(instance.id, &identity(actor), &audit)
+            .await?)
+    }
+
+    /// `POST …/instances/{id}/sendReminder`: recorded in the audit trail
+    /// (no mail is sent).
+    ///
+    /// # Errors
+    /// [`LifecycleError::InstanceNotInProgress`] unless the instance is
+    /// `InProgress`.
+    pub async fn send_reminder(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+    ) -> Result<(), LifecycleError> {
+        let (definition, instance) = self
+            .writable_instance(actor, definition_id, instance_id)
+            .await?;
+        if instance.status() != ReviewStatus::InProgress {
+            return Err(LifecycleError::InstanceNotInProgress(instance.status()));
+        }
+        let audit = ActionAudit {
+            at: self.clock.now().await?,
+            actor: actor.id(),
+            action: Action::ReminderSent,
+            definition_id: definition.id,
+            instance_id: Some(instance.id),
+            stage_id: None,
+        };
+        Ok(self.lifecycle.record_action(&audit).await?)
+    }
+
+    /// `POST …/definitions/{id}/stop`: ends the instance in progress, if
+    /// any, as an instance stop does, and completes the definition so that
+    /// no further instance starts.
+    ///
+    /// # Errors
+    /// [`LifecycleError::DefinitionNotInProgress`] for a definition that is
+    /// already `Completed`.
+    pub async fn stop_definition(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+    ) -> Result<(), LifecycleError> {
+        let definition = find_definition(&*self.definitions, definition_id).await?;
+        if !actor.may_write(&definition) {
+            return Err(LifecycleError::Forbidden);
+        }
+        if definition.status == ReviewStatus::Completed {
+            return Err(LifecycleError::DefinitionNotInProgress);
+        }
+        let now = self.clock.now().await?;
+        let running = self
+            .instances
+            .list(
+                definition.id,
+                ListQuery {
+                    status: Some(ReviewStatus::InProgress),
+                    page: PageRequest::default(),
+                },
+            )
+            .await?;
+        for instance in &running.items {
+            match self.end(&definition, instance, actor, now, true).await {
+                Ok(()) => return Ok(()),
+                // Ended meanwhile (its schedule, or a stop): complete the
+                // definition alone below.
+                Err(LifecycleError::InstanceNotInProgress(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let audit = ActionAudit {
+            at: now,
+            actor: actor.id(),
+            action: Action::DefinitionStopped,
+            definition_id: definition.id,
+            instance_id: None,
+            stage_id: None,
+        };
+        match self.lifecycle.complete_definition(&audit).await? {
+            EndOutcome::Committed => Ok(()),
+            EndOutcome::NoLongerInProgress => Err(LifecycleError::DefinitionNotInProgress),
+        }
+    }
+
+    /// `GET /testing/clock`: the service's now.
+    ///
+    /// # Errors
+    /// Forbidden without a write role; disabled unless the clock control is
+    /// on.
+    pub async fn clock(&self, actor: &Actor) -> Result<DateTime<Utc>, LifecycleError> {
+        self.control(actor)?;
+        Ok(self.clock.now().await?)
+    }
+
+    /// `POST /testing/clock`: moves the clock forward by `by`, then runs the
+    /// scheduler's pass, so that every transition due at the new time has
+    /// committed when this returns.
+    ///
+    /// # Errors
+    /// As [`Self::clock`]; [`LifecycleError::ClockNotForward`] unless `by`
+    /// is positive.
+    pub async fn advance_clock(
+        &self,
+        actor: &Actor,
+        by: chrono::Duration,
+    ) -> Result<DateTime<Utc>, LifecycleError> {
+        let control = self.control(actor)?;
+        if by <= chrono::Duration::zero() {
+            return Err(LifecycleError::ClockNotForward);
+        }
+        let now = control.advance(by).await?;
+        self.run_due(Claim::All).await?;
+        Ok(now)
+    }
+
+    fn control(&self, actor: &Actor) -> Result<&Arc<dyn ClockControl>, LifecycleError> {
+        let control = self
+            .clock_control
+            .as_ref()
+            .ok_or(LifecycleError::ClockControlDisabled)?;
+        if !actor.may_create() {
+            return Err(LifecycleError::Forbidden);
+        }
+        Ok(control)
+    }
+}
+
+/// How the caller appears as `appliedBy`.
+fn identity(actor: &Actor) -> Identity {
+    match actor {
+        Actor::User {
+            id,
+            display_name,
+            user_principal_name,
+            ..
+        } => Identity {
+            id: *id,
+            display_name: display_name.clone().unwrap_or_default(),
+            user_principal_name: user_principal_name.clone().unwrap_or_default(),
+        },
+        Actor::Application { id, .. } if *id == system_identity().id => system_identity(),
+        Actor::Application { id, display_name } => Identity {
+            id: *id,
+            display_name: display_name.clone().unwrap_or_default(),
+            user_principal_name: String::new(),
+        },
+    }
+}

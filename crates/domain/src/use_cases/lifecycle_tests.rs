@@ -1,0 +1,469 @@
+//! The review in time over the in-memory fakes: scheduled ends, the end
+//! of an instance, applying decisions, the instance and definition actions.
+
+use chrono::Duration;
+
+use crate::decision::{Decision, DecisionItem};
+use crate::definition::{DurationInDays, MoveDecision};
+use crate::directory::Relation;
+use crate::ids::PrincipalId;
+use crate::lifecycle::{ApplyResult, DefaultDecision, SYSTEM_NAME};
+use crate::ports::{Claim, DecisionQuery, ItemScope, StartedReview};
+use crate::ports::{DecisionRepository, DirectoryRepository};
+use crate::query::{ListQuery, PageRequest};
+use crate::stage::Stage;
+use crate::status::ReviewStatus;
+use crate::use_cases::decision_tests::{member, person, scope, user};
+use crate::use_cases::tests::{World, admin, spec, world};
+use crate::use_cases::*;
+
+async fn stages(w: &World, r: &StartedReview) -> Vec<Stage> {
+    w.read
+        .stages(
+            &admin(),
+            r.definition.id,
+            r.instance.id,
+            ListQuery::default(),
+            false,
+        )
+        .await
+        .unwrap()
+        .items
+}
+
+async fn items(w: &World, r: &StartedReview) -> Vec<DecisionItem> {
+    DecisionRepository::list(
+        &w.repo,
+        ItemScope::Instance(r.instance.id),
+        DecisionQuery {
+            page: PageRequest::new(Some(999), 0).unwrap(),
+            ..DecisionQuery::default()
+        },
+    )
+    .await
+    .unwrap()
+    .items
+}
+
+async fn state(w: &World, r: &StartedReview) -> (ReviewStatus, ReviewStatus) {
+    let definition = w.read.definition(&admin(), r.definition.id).await.unwrap();
+    let instance = w
+        .read
+        .instance(&admin(), r.definition.id, r.instance.id)
+        .await
+        .unwrap();
+    (definition.status, instance.status())
+}
+
+/// Three members of the scope group; returns them.
+async fn members(w: &World) -> Vec<PrincipalId> {
+    let mut ids = Vec::new();
+    for name in ["ann", "bob", "cat"] {
+        let id = user(w, name).await;
+        member(w, w.group, id).await;
+        ids.push(id);
+    }
+    ids
+}
+
+async fn direct_members(w: &World) -> Vec<PrincipalId> {
+    w.repo
+        .related(w.group, Relation::Members, PageRequest::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|o| o.id())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_three_stage_review_that_nobody_stops_ends_each_stage_on_schedule() {
+    let w = world();
+    let review = w.create.execute(&admin(), spec(3)).await.unwrap();
+    let start = review.instance.start_date_time;
+
+    w.clock.advance(Duration::days(1));
+    assert_eq!(
+        w.lifecycle.run_due(Claim::All).await.unwrap(),
+        PassReport::default()
+    );
+    assert_eq!(stages(&w, &review).await.len(), 1, "nothing is due yet");
+
+    // Stages of 2, 3 and 4 days: all three are over after 9 days, and one
+    // pass ends each in turn, at its scheduled end.
+    w.clock.advance(Duration::days(30));
+    let report = w.lifecycle.run_due(Claim::All).await.unwrap();
+    assert_eq!(report.stages_ended, 3);
+
+    let stages = stages(&w, &review).await;
+    let windows: Vec<_> = stages
+        .iter()
+        .map(|s| {
+            (
+                s.status(),
+                s.start_date_time - start,
+                s.end_date_time - start,
+            )
+        })
+        .collect();
+    assert_eq!(
+        windows,
+        [
+            (ReviewStatus::Completed, Duration::zero(), Duration::days(2)),
+            (
+                ReviewStatus::Completed,
+                Duration::days(2),
+                Duration::days(5)
+            ),
+            (
+                ReviewStatus::Completed,
+                Duration::days(5),
+                Duration::days(9)
+            ),
+        ]
+    );
+    assert_eq!(
+        state(&w, &review).await,
+        (ReviewStatus::Completed, ReviewStatus::Completed)
+    );
+    let system = w.repo.audit();
+    assert_eq!(system.len(), 3);
+    assert!(system.iter().all(|a| a.actor.as_uuid().is_nil()));
+    assert_eq!(
+        w.lifecycle.run_due(Claim::All).await.unwrap(),
+        PassReport::default(),
+        "a second pass finds nothing"
+    );
+}
+
+#[tokio::test]
+async fn items_follow_their_decisions_into_stages_created_on_schedule() {
+    let w = world();
+    let people = members(&w).await;
+    let mut spec = spec(2);
+    let mut plan = spec.stage_plan.stages().to_vec();
+    plan[0].decisions_that_will_move_to_next_stage = Some(vec![MoveDecision::Approve]);
+    spec.stage_plan = crate::definition::StagePlan::new(plan).unwrap();
+    let review = w.create.execute(&admin(), spec).await.unwrap();
+    // Self-review: ann approves her own access, bob denies his.
+    for (who, decision) in [(people[0], Decision::Approve), (people[1], Decision::Deny)] {
+        w.decisions
+            .record_batch(
+                &person(who),
+                review.definition.id,
+                review.instance.id,
+                DecisionTarget::Current,
+                NewReview {
+                    decision,
+                    justification: None,
+                },
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+    }
+
+    w.clock.advance(Duration::days(3));
+    w.lifecycle.run_due(Claim::All).await.unwrap();
+
+    let second = stages(&w, &review).await[1].clone();
+    let moved = w
+        .repo
+        .phase_items(crate::ports::Phase::Stage(second.id))
+        .await
+        .unwrap();
+    let moved: Vec<_> = moved.iter().map(|e| e.item.principal.id).collect();
+    assert_eq!(moved, [people[0]]);
+}
+
+#[tokio::test]
+async fn a_single_stage_review_ends_after_its_duration_with_the_default_decision_applied() {
+    let w = world();
+    let people = members(&w).await;
+    let mut spec = spec(0);
+    spec.settings.instance_duration_in_days = DurationInDays::new(3).unwrap();
+    spec.settings.default_decision_enabled = true;
+    spec.settings.default_decision = Some(DefaultDecision::Deny);
+    spec.settings.auto_apply_decisions_enabled = true;
+    let review = w.create.execute(&admin(), spec).await.unwrap();
+    // ann approves herself; bob and cat do nothing.
+    w.decisions
+        .record_batch(
+            &person(people[0]),
+            review.definition.id,
+            review.instance.id,
+            DecisionTarget::Current,
+            NewReview {
+                decision: Decision::Approve,
+                justification: None,
+            },
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+
+    w.clock.advance(Duration::days(2));
+    w.lifecycle.run_due(Claim::All).await.unwrap();
+    assert_eq!(direct_members(&w).await.len(), 3, "not over yet");
+
+    w.clock.advance(Duration::days(2));
+    let report = w.lifecycle.run_due(Claim::All).await.unwrap();
+    assert_eq!(report.instances_ended, 1);
+    assert_eq!(
+        state(&w, &review).await,
+        (ReviewStatus::Completed, ReviewStatus::Completed)
+    );
+    assert_eq!(direct_members(&w).await, [people[0]]);
+    for item in items(&w, &review).await {
+        let latest = item.latest.clone().unwrap();
+        let applied = item.applied.clone().unwrap();
+        assert_eq!(applied.result, ApplyResult::AppliedSuccessfully);
+        assert_eq!(applied.by.display_name, SYSTEM_NAME);
+        assert_eq!(applied.at, review.instance.end_date_time);
+        if item.principal.id == people[0] {
+            assert_eq!(latest.decision, Decision::Approve);
+        } else {
+            assert_eq!(latest.decision, Decision::Deny);
+            assert_eq!(latest.reviewed_by.display_name, SYSTEM_NAME);
+            assert!(latest.justification.unwrap().contains("by default"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_recommendation_default_leaves_items_without_one_unreviewed() {
+    let w = world();
+    members(&w).await;
+    let mut spec = spec(0);
+    spec.settings.default_decision_enabled = true;
+    spec.settings.default_decision = Some(DefaultDecision::Recommendation);
+    let review = w.create.execute(&admin(), spec).await.unwrap();
+    w.lifecycle
+        .stop_instance(&admin(), review.definition.id, review.instance.id)
+        .await
+        .unwrap();
+    for item in items(&w, &review).await {
+        assert_eq!(item.decision(), Decision::NotReviewed);
+        assert_eq!(item.applied, None, "without auto-apply nothing is applied");
+    }
+}
+
+#[tokio::test]
+async fn stopping_an_instance_ends_its_stage_without_a_next_one_and_only_once() {
+    let w = world();
+    let review = w.create.execute(&admin(), spec(3)).await.unwrap();
+
+    let early = w
+        .lifecycle
+        .apply_decisions(&admin(), review.definition.id, review.instance.id)
+        .await;
+    assert!(matches!(
+        early,
+        Err(LifecycleError::InstanceNotCompleted(
+            ReviewStatus::InProgress
+        ))
+    ));
+
+    w.clock.advance(Duration::hours(1));
+    w.lifecycle
+        .stop_instance(&admin(), review.definition.id, review.instance.id)
+        .await
+        .unwrap();
+    let stages = stages(&w, &review).await;
+    assert_eq!(stages.len(), 1);
+    assert_eq!(stages[0].status(), ReviewStatus::Completed);
+    assert_eq!(stages[0].end_date_time, w.clock.now());
+    assert_eq!(
+        state(&w, &review).await,
+        (ReviewStatus::Completed, ReviewStatus::Completed)
+    );
+
+    let again = w
+        .lifecycle
+        .stop_instance(&admin(), review.definition.id, review.instance.id)
+        .await;
+    assert!(matches!(
+        again,
+        Err(LifecycleError::InstanceNotInProgress(
+            ReviewStatus::Completed
+        ))
+    ));
+    let remind = w
+        .lifecycle
+        .send_reminder(&admin(), review.definition.id, review.instance.id)
+        .await;
+    assert!(matches!(
+        remind,
+        Err(LifecycleError::InstanceNotInProgress(
+            ReviewStatus::Completed
+        ))
+    ));
+    let decided = w
+        .decisions
+        .record_batch(
+            &admin(),
+            review.definition.id,
+            review.instance.id,
+            DecisionTarget::Current,
+            NewReview {
+                decision: Decision::Approve,
+                justification: None,
+            },
+            None,
+            None,
+        )
+        .await;
+    assert!(decided.is_err(), "reviewers can no longer decide");
+}
+
+#[tokio::test]
+async fn applying_twice_applies_nothing_the_second_time() {
+    let w = world();
+    let people = members(&w).await;
+    let review = w.create.execute(&admin(), spec(0)).await.unwrap();
+    w.decisions
+        .record_batch(
+            &person(people[1]),
+            review.definition.id,
+            review.instance.id,
+            DecisionTarget::Current,
+            NewReview {
+                decision: Decision::Deny,
+                justification: None,
+            },
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    w.lifecycle
+        .stop_instance(&admin(), review.definition.id, review.instance.id)
+        .await
+        .unwrap();
+
+    let first = w
+        .lifecycle
+        .apply_decisions(&admin(), review.definition.id, review.instance.id)
+        .await
+        .unwrap();
+    let second = w
+        .lifecycle
+        .apply_decisions(&admin(), review.definition.id, review.instance.id)
+        .await
+        .unwrap();
+    assert_eq!((first, second), (3, 0));
+    assert_eq!(direct_members(&w).await, [people[0], people[2]]);
+}
+
+#[tokio::test]
+async fn stopping_a_definition_ends_its_instance_and_a_second_stop_is_refused() {
+    let w = world();
+    let review = w.create.execute(&admin(), spec(2)).await.unwrap();
+    w.lifecycle
+        .stop_definition(&admin(), review.definition.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        state(&w, &review).await,
+        (ReviewStatus::Completed, ReviewStatus::Completed)
+    );
+    assert!(matches!(
+        w.lifecycle
+            .stop_definition(&admin(), review.definition.id)
+            .await,
+        Err(LifecycleError::DefinitionNotInProgress)
+    ));
+}
+
+#[tokio::test]
+async fn lifecycle_actions_need_a_write_role_and_check_the_path_first() {
+    let w = world();
+    let review = w.create.execute(&admin(), spec(0)).await.unwrap();
+    let stranger = person(PrincipalId::new_random());
+    assert!(matches!(
+        w.lifecycle
+            .stop_instance(&stranger, review.definition.id, review.instance.id)
+            .await,
+        Err(LifecycleError::Forbidden)
+    ));
+    assert!(matches!(
+        w.lifecycle
+            .stop_instance(
+                &stranger,
+                review.definition.id,
+                crate::ids::InstanceId::new_random()
+            )
+            .await,
+        Err(LifecycleError::NotFound(Missing::Instance(_)))
+    ));
+    assert!(matches!(
+        w.lifecycle
+            .advance_clock(&stranger, Duration::days(1))
+            .await,
+        Err(LifecycleError::Forbidden)
+    ));
+}
+
+#[tokio::test]
+async fn the_test_clock_moves_only_forward_and_runs_what_falls_due() {
+    let w = world();
+    let review = w.create.execute(&admin(), spec(1)).await.unwrap();
+    let before = w.lifecycle.clock(&admin()).await.unwrap();
+    for backwards in [Duration::zero(), Duration::seconds(-1)] {
+        assert!(matches!(
+            w.lifecycle.advance_clock(&admin(), backwards).await,
+            Err(LifecycleError::ClockNotForward)
+        ));
+    }
+    let now = w
+        .lifecycle
+        .advance_clock(&admin(), Duration::days(3))
+        .await
+        .unwrap();
+    assert_eq!(now, before + Duration::days(3));
+    assert_eq!(
+        state(&w, &review).await,
+        (ReviewStatus::Completed, ReviewStatus::Completed),
+        "the answer comes after the due transitions"
+    );
+}
+
+#[tokio::test]
+async fn without_the_clock_control_the_test_clock_does_not_exist() {
+    let w = world();
+    let ports = Ports::from_repository(
+        std::sync::Arc::new(w.repo.clone()),
+        std::sync::Arc::new(w.clock.clone()),
+    );
+    let lifecycle = Lifecycle::new(&ports);
+    assert!(matches!(
+        lifecycle.clock(&admin()).await,
+        Err(LifecycleError::ClockControlDisabled)
+    ));
+    assert!(matches!(
+        lifecycle.advance_clock(&admin(), Duration::days(1)).await,
+        Err(LifecycleError::ClockControlDisabled)
+    ));
+}
+
+#[tokio::test]
+async fn on_schedule_a_next_stage_whose_reviewers_are_gone_still_starts() {
+    let w = world();
+    let mut spec = spec(2);
+    let mut plan = spec.stage_plan.stages().to_vec();
+    let gone = user(&w, "gone").await;
+    plan[1].reviewers = vec![scope(format!("/users/{gone}"))];
+    spec.stage_plan = crate::definition::StagePlan::new(plan).unwrap();
+    let review = w.create.execute(&admin(), spec).await.unwrap();
+    w.repo.forget_user(gone);
+
+    w.clock.advance(Duration::days(2));
+    let report = w.lifecycle.run_due(Claim::All).await.unwrap();
+    assert_eq!(report.stages_ended, 1);
+    let stages = stages(&w, &review).await;
+    assert_eq!(stages.len(), 2);
+    assert_eq!(stages[1].status(), ReviewStatus::InProgress);
+}

@@ -1,0 +1,386 @@
+//! The review in time against a real PostgreSQL: schedulers racing each
+//! other and a person's stop, the end of an instance with its default
+//! decisions, applying decisions to the directory, the shared test clock.
+
+use std::time::Instant;
+
+use access_reviews_domain::actor::Actor;
+use access_reviews_domain::decision::{Decision, DecisionItem};
+use access_reviews_domain::definition::{NewDefinition, StagePlan};
+use access_reviews_domain::directory::{Group, Relation, User};
+use access_reviews_domain::ids::PrincipalId;
+use access_reviews_domain::lifecycle::{ApplyResult, DefaultDecision, SYSTEM_NAME};
+use access_reviews_domain::ports::{
+    Claim, Clock, ClockControl, DecisionQuery, DecisionRepository, DirectoryRepository, ItemScope,
+    StartedReview,
+};
+use access_reviews_domain::query::PageRequest;
+use access_reviews_domain::use_cases::{DecisionTarget, NewReview, PassReport};
+use access_reviews_postgres::PgTestClock;
+use chrono::Duration;
+
+use crate::repository::{Db, GROUP, admin, spec};
+
+fn group_id() -> PrincipalId {
+    PrincipalId::from_uuid(GROUP)
+}
+
+async fn user(db: &Db, name: &str) -> PrincipalId {
+    let id = PrincipalId::new_random();
+    db.repo
+        .create_user(&User {
+            id,
+            display_name: name.into(),
+            user_principal_name: format!("{name}@example.test"),
+            mail: None,
+            mail_nickname: name.into(),
+            account_enabled: true,
+        })
+        .await
+        .unwrap();
+    id
+}
+
+async fn member_of(db: &Db, group: PrincipalId, name: &str) -> PrincipalId {
+    let id = user(db, name).await;
+    db.repo.add(group, Relation::Members, id).await.unwrap();
+    id
+}
+
+fn person(id: PrincipalId) -> Actor {
+    Actor::User {
+        id,
+        display_name: None,
+        user_principal_name: None,
+        roles: vec![],
+    }
+}
+
+/// A review whose one stage (or instance) the members review themselves.
+fn self_review(stages: usize) -> NewDefinition {
+    let mut spec = spec(stages);
+    let mut plan = spec.stage_plan.stages().to_vec();
+    for stage in &mut plan {
+        stage.reviewers.clear();
+    }
+    spec.stage_plan = StagePlan::new(plan).unwrap();
+    spec.settings.recurrence = None;
+    spec.settings.justification_required_on_approval = false;
+    spec
+}
+
+async fn decide(db: &Db, review: &StartedReview, who: PrincipalId, decision: Decision) {
+    db.decisions()
+        .record_batch(
+            &person(who),
+            review.definition.id,
+            review.instance.id,
+            DecisionTarget::Current,
+            NewReview {
+                decision,
+                justification: None,
+            },
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+}
+
+async fn items(db: &Db, review: &StartedReview) -> Vec<DecisionItem> {
+    DecisionRepository::list(
+        &*db.repo,
+        ItemScope::Instance(review.instance.id),
+        DecisionQuery {
+            page: PageRequest::new(Some(999), 0).unwrap(),
+            ..DecisionQuery::default()
+        },
+    )
+    .await
+    .unwrap()
+    .items
+}
+
+fn item_of(items: &[DecisionItem], who: PrincipalId) -> &DecisionItem {
+    items.iter().find(|i| i.principal.id == who).unwrap()
+}
+
+async fn direct_members(db: &Db, group: PrincipalId) -> Vec<PrincipalId> {
+    let mut ids: Vec<_> = db
+        .repo
+        .related(group, Relation::Members, PageRequest::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|o| o.id())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted(mut ids: Vec<PrincipalId>) -> Vec<PrincipalId> {
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn two_schedulers_claiming_200_due_stages_end_each_exactly_once() {
+    let db = Db::new().await;
+    for _ in 0..200 {
+        db.create().execute(&admin(), spec(3)).await.unwrap();
+    }
+    // Stages last one, two and three days. Each round makes one stage of
+    // every review due; two schedulers race for them, first sharing the
+    // work through leases, then both taking all of it.
+    for (round, claim, advance) in [
+        (1, Claim::Lease, Duration::hours(36)),
+        (2, Claim::All, Duration::days(2)),
+    ] {
+        db.clock.advance(advance);
+        let (one, two) = (db.lifecycle(), db.lifecycle());
+        let started = Instant::now();
+        let (a, b) = tokio::join!(one.run_due(claim), two.run_due(claim));
+        let elapsed = started.elapsed();
+        let (a, b) = (a.unwrap(), b.unwrap());
+
+        assert_eq!(a.stages_ended + b.stages_ended, 200, "{a:?} {b:?}");
+        assert_eq!(
+            db.count("SELECT count(*) FROM access_review_audit WHERE action = 'stageStopped'")
+                .await,
+            200 * round
+        );
+        assert_eq!(
+            db.count("SELECT count(*) FROM access_review_stages WHERE status = 'InProgress'")
+                .await,
+            200,
+            "one stage in progress per review"
+        );
+        assert_eq!(
+            db.count("SELECT count(*) FROM access_review_stages").await,
+            200 * (round + 1)
+        );
+        println!(
+            "two schedulers ({claim:?}), 200 due stages: {:.0} ms, {} + {} ended, {} + {} lost races",
+            elapsed.as_secs_f64() * 1000.0,
+            a.stages_ended,
+            b.stages_ended,
+            a.lost_races,
+            b.lost_races
+        );
+        assert_eq!(
+            db.lifecycle().run_due(Claim::All).await.unwrap(),
+            PassReport::default()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_scheduler_pass_over_1000_due_stages() {
+    let db = Db::new().await;
+    for _ in 0..1000 {
+        db.create().execute(&admin(), spec(2)).await.unwrap();
+    }
+    db.clock.advance(Duration::hours(36));
+    let started = Instant::now();
+    let report = db.lifecycle().run_due(Claim::All).await.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(report.stages_ended, 1000);
+    println!(
+        "one scheduler pass over 1,000 due stages: {:.2} s",
+        elapsed.as_secs_f64()
+    );
+}
+
+#[tokio::test]
+async fn a_person_stopping_a_due_stage_while_the_scheduler_ends_it_makes_one_transition() {
+    let db = Db::new().await;
+    let mut reviews = Vec::new();
+    for _ in 0..20 {
+        reviews.push(db.create().execute(&admin(), spec(2)).await.unwrap());
+    }
+    db.clock.advance(Duration::hours(36));
+
+    let stop = db.stop();
+    let people = async {
+        let mut won = 0;
+        for review in &reviews {
+            let stage = review.first_stage.as_ref().unwrap().id;
+            if stop
+                .execute(&admin(), review.definition.id, review.instance.id, stage)
+                .await
+                .is_ok()
+            {
+                won += 1;
+            }
+        }
+        won
+    };
+    let lifecycle = db.lifecycle();
+    let (by_people, by_scheduler) = tokio::join!(people, lifecycle.run_due(Claim::Lease));
+    let by_scheduler = by_scheduler.unwrap();
+
+    assert_eq!(by_people + by_scheduler.stages_ended, 20);
+    assert_eq!(
+        db.count("SELECT count(*) FROM access_review_audit WHERE action = 'stageStopped'")
+            .await,
+        20
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM access_review_stages WHERE stage_key = '2'")
+            .await,
+        20
+    );
+}
+
+#[tokio::test]
+async fn applying_removes_exactly_the_denied_direct_memberships_once() {
+    let db = Db::new().await;
+    let group = group_id();
+    let nested = PrincipalId::new_random();
+    db.repo
+        .create_group(&Group {
+            id: nested,
+            display_name: "nested".into(),
+            description: None,
+            mail_nickname: "nested".into(),
+            mail_enabled: false,
+            security_enabled: true,
+        })
+        .await
+        .unwrap();
+    db.repo.add(group, Relation::Members, nested).await.unwrap();
+    let denied = member_of(&db, group, "denied").await;
+    let approved = member_of(&db, group, "approved").await;
+    let silent = member_of(&db, group, "silent").await;
+    let through_nested = member_of(&db, nested, "through-nested").await;
+    let gone = member_of(&db, group, "gone").await;
+    let bystander = member_of(&db, nested, "bystander").await;
+    let review = db.create().execute(&admin(), self_review(0)).await.unwrap();
+    decide(&db, &review, denied, Decision::Deny).await;
+    decide(&db, &review, approved, Decision::Approve).await;
+    decide(&db, &review, through_nested, Decision::Deny).await;
+    decide(&db, &review, gone, Decision::Deny).await;
+    decide(&db, &review, bystander, Decision::DontKnow).await;
+    db.repo.remove_member(group, gone).await.unwrap();
+
+    let lifecycle = db.lifecycle();
+    lifecycle
+        .stop_instance(&admin(), review.definition.id, review.instance.id)
+        .await
+        .unwrap();
+    assert!(
+        items(&db, &review)
+            .await
+            .iter()
+            .all(|i| i.applied.is_none()),
+        "without auto-apply the end applies nothing"
+    );
+    let applied = lifecycle
+        .apply_decisions(&admin(), review.definition.id, review.instance.id)
+        .await
+        .unwrap();
+    assert_eq!(applied, 6);
+
+    assert_eq!(
+        direct_members(&db, group).await,
+        sorted(vec![nested, approved, silent])
+    );
+    assert_eq!(
+        direct_members(&db, nested).await,
+        sorted(vec![through_nested, bystander])
+    );
+    let items = items(&db, &review).await;
+    for (who, result) in [
+        (denied, ApplyResult::AppliedSuccessfully),
+        (approved, ApplyResult::AppliedSuccessfully),
+        (silent, ApplyResult::AppliedSuccessfully),
+        (through_nested, ApplyResult::ApplyNotSupported),
+        (gone, ApplyResult::AppliedSuccessfullyButObjectNotFound),
+        (bystander, ApplyResult::AppliedSuccessfully),
+    ] {
+        let item = item_of(&items, who);
+        let applied = item.applied.as_ref().unwrap();
+        assert_eq!(applied.result, result, "{}", item.principal.display_name);
+        assert_eq!(applied.at, db.clock.now());
+    }
+
+    let again = lifecycle
+        .apply_decisions(&admin(), review.definition.id, review.instance.id)
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    assert_eq!(
+        direct_members(&db, group).await,
+        sorted(vec![nested, approved, silent])
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM access_review_audit WHERE action = 'decisionsApplied'")
+            .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_stage_ending_on_schedule_records_the_default_decision_and_applies_it() {
+    let db = Db::new().await;
+    let group = group_id();
+    let approved = member_of(&db, group, "approved").await;
+    let silent = member_of(&db, group, "silent").await;
+    let mut spec = self_review(1);
+    spec.settings.default_decision_enabled = true;
+    spec.settings.default_decision = Some(DefaultDecision::Deny);
+    spec.settings.auto_apply_decisions_enabled = true;
+    let review = db.create().execute(&admin(), spec).await.unwrap();
+    decide(&db, &review, approved, Decision::Approve).await;
+
+    db.clock.advance(Duration::days(2));
+    let report = db.lifecycle().run_due(Claim::All).await.unwrap();
+    assert_eq!(report.stages_ended, 1);
+
+    assert_eq!(direct_members(&db, group).await, vec![approved]);
+    let items = items(&db, &review).await;
+    let silent_item = item_of(&items, silent);
+    let latest = silent_item.latest.as_ref().unwrap();
+    assert_eq!(latest.decision, Decision::Deny);
+    assert_eq!(latest.reviewed_by.display_name, SYSTEM_NAME);
+    assert_eq!(latest.reviewed_by.id.as_uuid(), uuid::Uuid::nil());
+    let end = review.first_stage.as_ref().unwrap().end_date_time;
+    assert_eq!(latest.reviewed_date_time, end);
+    assert_eq!(
+        silent_item.applied.as_ref().map(|a| a.result),
+        Some(ApplyResult::AppliedSuccessfully)
+    );
+    assert_eq!(
+        item_of(&items, approved).decision(),
+        Decision::Approve,
+        "a decision made stays"
+    );
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM decision_history \
+             WHERE reviewed_by_id = '00000000-0000-0000-0000-000000000000'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn every_replica_reads_the_same_test_clock_and_it_never_goes_back() {
+    let db = Db::new().await;
+    let (one, two) = (
+        PgTestClock::new(db.pool.clone()),
+        PgTestClock::new(db.pool.clone()),
+    );
+    let before = Clock::now(&two).await.unwrap();
+    let moved = one.advance(Duration::days(3)).await.unwrap();
+    let seen = Clock::now(&two).await.unwrap();
+    assert!(moved >= before + Duration::days(3));
+    assert!(seen >= moved && seen - moved < Duration::minutes(1));
+    assert!(
+        one.advance(Duration::days(-30)).await.is_err(),
+        "the store refuses a clock before real time"
+    );
+    assert!(Clock::now(&two).await.unwrap() >= seen);
+}
