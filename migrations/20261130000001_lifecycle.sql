@@ -43,3 +43,14 @@ INSERT INTO test_clock DEFAULT VALUES;
 -- guarded on the status: a lease only saves work, it never decides.
 ALTER TABLE access_review_stages ADD COLUMN claimed_until timestamptz;
 ALTER TABLE access_review_instances ADD COLUMN claimed_until timestamptz;
+
+-- Recurrence: when the next instance of a definition is due (NULL when
+-- none is to come) and how many have started; `numbered` ranges count
+-- them.
+ALTER TABLE access_review_definitions
+    ADD COLUMN next_instance_at timestamptz,
+    ADD COLUMN instances_started integer NOT NULL DEFAULT 1 CHECK (instances_started >= 0),
+    ADD COLUMN claimed_until timestamptz;
+
+CREATE INDEX access_review_definitions_due ON access_review_definitions (next_instance_at)
+    WHERE next_instance_at IS NOT NULL;

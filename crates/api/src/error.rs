@@ -300,11 +300,20 @@ impl From<CreateDefinitionError> for ApiError {
                 "Creating an access review needs a directory role that may manage access \
                  reviews.",
             ),
-            CreateDefinitionError::ScheduledStart { start_date } => Self::invalid(
-                "scheduledStartNotSupported",
+            CreateDefinitionError::InstanceLongerThanPeriod {
+                days,
+                period_days,
+                staged,
+            } => Self::invalid(
+                "invalidProperty",
                 format!(
-                    "settings.recurrence.range.startDate {start_date} lies in the future; \
-                     scheduled starts are not supported yet. Omit it or use today's date."
+                    "The property '{}' is invalid: an instance of {days} days does not fit in \
+                     one recurrence period, which can be as short as {period_days} days.",
+                    if staged {
+                        "stageSettings"
+                    } else {
+                        "settings.instanceDurationInDays"
+                    }
                 ),
             ),
             CreateDefinitionError::ScopeNotSupported => Self::invalid(

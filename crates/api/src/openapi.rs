@@ -21,8 +21,8 @@ pub struct Operation {
     /// Response schema; a collection of it when `collection`.
     schema: Option<&'static str>,
     collection: bool,
-    /// Needs a bearer token (everything under `/v1.0`).
-    secured: bool,
+    /// Needs a bearer token (everything under `/v1.0`, and the test clock).
+    pub secured: bool,
 }
 
 fn op(method: &'static str, path: String, id: &'static str, summary: &'static str) -> Operation {
@@ -58,6 +58,11 @@ impl Operation {
 
     fn status(mut self, status: u16) -> Self {
         self.status = status;
+        self
+    }
+
+    fn secured(mut self) -> Self {
+        self.secured = true;
         self
     }
 }
@@ -115,6 +120,34 @@ pub fn operations() -> Vec<Operation> {
             format!("{s}/stop"),
             "stopStage",
             "Stop a stage that is InProgress",
+        )
+        .status(204),
+        op(
+            "post",
+            format!("{i}/stop"),
+            "stopInstance",
+            "End an instance now: its stage in progress completes, the end rules run",
+        )
+        .status(204),
+        op(
+            "post",
+            format!("{i}/applyDecisions"),
+            "applyDecisions",
+            "Apply the decisions of a completed instance to the directory",
+        )
+        .status(204),
+        op(
+            "post",
+            format!("{i}/sendReminder"),
+            "sendReminder",
+            "Remind the reviewers of an instance in progress (recorded; no mail)",
+        )
+        .status(204),
+        op(
+            "post",
+            format!("{d}/stop"),
+            "stopDefinition",
+            "End a definition: its instance in progress and its recurrence",
         )
         .status(204),
         op(
@@ -286,6 +319,23 @@ pub fn operations() -> Vec<Operation> {
             "List a group's members, nested groups resolved",
         )
         .lists("directoryObject"),
+        op(
+            "get",
+            "/testing/clock".into(),
+            "getTestClock",
+            "The test clock's time (CLOCK_CONTROL=enabled only)",
+        )
+        .returns("testClock")
+        .secured(),
+        op(
+            "post",
+            "/testing/clock".into(),
+            "advanceTestClock",
+            "Move the test clock forward; answers once every due transition has committed",
+        )
+        .takes("testClockAdvance")
+        .returns("testClock")
+        .secured(),
         op("get", "/healthz".into(), "healthz", "The process answers").status(204),
         op(
             "get",
@@ -354,6 +404,8 @@ fn schemas() -> Value {
             ("mailEnabled", "boolean"), ("securityEnabled", "boolean")]),
         "directoryObject": properties(&[("@odata.type", "string"), ("id", "uuid"), ("displayName", "string")]),
         "reference": properties(&[("@odata.id", "string")]),
+        "testClock": properties(&[("now", "date-time")]),
+        "testClockAdvance": properties(&[("advanceBy", "string")]),
         "odataError": {"type": "object", "properties": {"error": properties(&[("code", "string"), ("message", "string"), ("innerError", "object")])}},
     })
 }

@@ -7,6 +7,7 @@ use access_reviews_domain::definition::{
     Recurrence, ScheduleSettings, StageKey, StagePlan, StagePlanError, StageSettings,
 };
 use access_reviews_domain::instance::Instance;
+use access_reviews_domain::schedule::{Pattern, Range, RangeKind, RecurrenceError};
 use access_reviews_domain::stage::Stage;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -125,30 +126,66 @@ impl From<&StageSettings> for StageSettingsDto {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize, Default)]
+/// `recurrencePattern` as Graph answers it: the properties access reviews
+/// do not use carry Graph's defaults.
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct PatternDto {
     #[serde(rename = "type")]
-    kind: Option<String>,
-    interval: Option<i32>,
+    kind: &'static str,
+    interval: u16,
+    month: u8,
+    day_of_month: u8,
+    days_of_week: [(); 0],
+    first_day_of_week: &'static str,
+    index: &'static str,
 }
 
-#[derive(Debug, Serialize, Deserialize, Default)]
+/// `recurrenceRange` as Graph answers it.
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct RangeDto {
     #[serde(rename = "type")]
-    kind: Option<String>,
+    kind: &'static str,
+    number_of_occurrences: u32,
+    recurrence_time_zone: Option<String>,
     start_date: Option<String>,
-    end_date: Option<String>,
-    number_of_occurrences: Option<i32>,
+    end_date: String,
 }
 
-/// `patternedRecurrence`.
-#[derive(Debug, Serialize, Deserialize, Default)]
+/// `patternedRecurrence`; `pattern` is null for a one-time review.
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecurrenceDto {
     pattern: Option<PatternDto>,
-    range: Option<RangeDto>,
+    range: RangeDto,
+}
+
+impl From<&Recurrence> for RecurrenceDto {
+    fn from(r: &Recurrence) -> Self {
+        Self {
+            pattern: r.pattern.as_ref().map(|p| PatternDto {
+                kind: p.kind.as_str(),
+                interval: p.interval,
+                month: 0,
+                day_of_month: p.day_of_month.unwrap_or(0),
+                days_of_week: [],
+                first_day_of_week: "sunday",
+                index: "first",
+            }),
+            range: RangeDto {
+                kind: r.range.kind.as_str(),
+                number_of_occurrences: r.range.number_of_occurrences.unwrap_or(0),
+                recurrence_time_zone: r.range.recurrence_time_zone.clone(),
+                start_date: r.range.start_date.map(|d| d.to_string()),
+                // Graph's "no end".
+                end_date: r
+                    .range
+                    .end_date
+                    .map_or_else(|| "9999-12-31".to_owned(), |d| d.to_string()),
+            },
+        }
+    }
 }
 
 /// `accessReviewScheduleSettings`.
@@ -180,18 +217,7 @@ impl From<&ScheduleSettings> for SettingsDto {
             auto_apply_decisions_enabled: s.auto_apply_decisions_enabled,
             recommendations_enabled: s.recommendations_enabled,
             decision_histories_for_reviewers_enabled: s.decision_histories_for_reviewers_enabled,
-            recurrence: s.recurrence.as_ref().map(|r| RecurrenceDto {
-                pattern: Some(PatternDto {
-                    kind: r.pattern_type.clone(),
-                    interval: r.pattern_interval,
-                }),
-                range: Some(RangeDto {
-                    kind: r.range_type.clone(),
-                    start_date: r.start_date.map(|d| d.to_string()),
-                    end_date: r.end_date.map(|d| d.to_string()),
-                    number_of_occurrences: r.number_of_occurrences,
-                }),
-            }),
+            recurrence: s.recurrence.as_ref().map(RecurrenceDto::from),
             apply_actions: Vec::new(),
         }
     }
@@ -376,7 +402,39 @@ struct SettingsBody {
     default_decision: Option<String>,
     auto_apply_decisions_enabled: Option<bool>,
     recommendations_enabled: Option<bool>,
-    recurrence: Option<RecurrenceDto>,
+    recurrence: Option<RecurrenceBody>,
+}
+
+/// `recurrencePattern` as clients send it; `month`, `daysOfWeek`,
+/// `firstDayOfWeek` and `index` are accepted and have no effect on the
+/// patterns access reviews run.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PatternBody {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    interval: Option<i64>,
+    day_of_month: Option<i64>,
+}
+
+/// `recurrenceRange` as clients send it.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RangeBody {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    number_of_occurrences: Option<i64>,
+    recurrence_time_zone: Option<String>,
+}
+
+/// `patternedRecurrence` as clients send it.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RecurrenceBody {
+    pattern: Option<PatternBody>,
+    range: Option<RangeBody>,
 }
 
 /// The body of `POST …/definitions`.
@@ -554,35 +612,124 @@ fn plan_error(error: StagePlanError) -> ApiError {
     }
 }
 
+/// A date as Graph's samples send `startDate` and `endDate`: `2020-09-08`,
+/// or a date-time such as `2020-09-08T12:02:30.667Z`, read as its day.
 fn date(raw: Option<String>, field: &str) -> Result<Option<NaiveDate>, ApiError> {
     raw.map(|d| {
-        NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
-            invalid(
-                field,
-                &format!("'{d}' is not a date of the form YYYY-MM-DD"),
-            )
-        })
+        NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+            .ok()
+            .or_else(|| {
+                chrono::DateTime::parse_from_rfc3339(&d)
+                    .ok()
+                    .map(|t| t.date_naive())
+            })
+            .or_else(|| {
+                chrono::NaiveDateTime::parse_from_str(&d, "%Y-%m-%dT%H:%M:%S%.f")
+                    .ok()
+                    .map(|t| t.date())
+            })
+            .ok_or_else(|| {
+                invalid(
+                    field,
+                    &format!("'{d}' is not a date such as 2020-09-08 or 2020-09-08T00:00:00Z"),
+                )
+            })
     })
     .transpose()
 }
 
-fn settings(body: SettingsBody) -> Result<ScheduleSettings, ApiError> {
-    let defaults = ScheduleSettings::default();
-    let recurrence = body
-        .recurrence
-        .map(|r| -> Result<Recurrence, ApiError> {
-            let pattern = r.pattern.unwrap_or_default();
-            let range = r.range.unwrap_or_default();
-            Ok(Recurrence {
-                pattern_type: pattern.kind,
-                pattern_interval: pattern.interval,
-                range_type: range.kind,
-                start_date: date(range.start_date, "settings.recurrence.range.startDate")?,
-                end_date: date(range.end_date, "settings.recurrence.range.endDate")?,
-                number_of_occurrences: range.number_of_occurrences,
+fn recurrence(body: RecurrenceBody) -> Result<Recurrence, ApiError> {
+    const FIELD: &str = "settings.recurrence";
+    let pattern = match body.pattern {
+        Some(PatternBody {
+            kind: Some(kind),
+            interval,
+            day_of_month,
+        }) => Some(Pattern {
+            kind: kind.parse().map_err(|_| {
+                invalid(
+                    &format!("{FIELD}.pattern.type"),
+                    &format!(
+                        "'{kind}' is not supported; access reviews recur weekly or absoluteMonthly"
+                    ),
+                )
+            })?,
+            interval: u16::try_from(interval.unwrap_or(1))
+                .ok()
+                .filter(|i| (1..=99).contains(i))
+                .ok_or_else(|| {
+                    invalid(&format!("{FIELD}.pattern.interval"), "must be from 1 to 99")
+                })?,
+            // Graph answers 0 for "not set".
+            day_of_month: match day_of_month {
+                None | Some(0) => None,
+                Some(day) => Some(
+                    u8::try_from(day)
+                        .ok()
+                        .filter(|d| (1..=31).contains(d))
+                        .ok_or_else(|| {
+                            invalid(
+                                &format!("{FIELD}.pattern.dayOfMonth"),
+                                "must be from 1 to 31",
+                            )
+                        })?,
+                ),
+            },
+        }),
+        // No pattern, or one without a type: a one-time review.
+        Some(PatternBody { kind: None, .. }) | None => None,
+    };
+    let range = body.range.unwrap_or_default();
+    let kind = match range.kind {
+        None => RangeKind::NoEnd,
+        Some(kind) => kind.parse().map_err(|_| {
+            invalid(
+                &format!("{FIELD}.range.type"),
+                &format!("'{kind}' is not one of noEnd, endDate, numbered"),
+            )
+        })?,
+    };
+    let number_of_occurrences = range
+        .number_of_occurrences
+        .map(|n| {
+            u32::try_from(n).map_err(|_| {
+                invalid(
+                    &format!("{FIELD}.range.numberOfOccurrences"),
+                    "must not be negative",
+                )
             })
         })
         .transpose()?;
+    let range = Range {
+        kind,
+        start_date: date(range.start_date, "settings.recurrence.range.startDate")?,
+        end_date: date(range.end_date, "settings.recurrence.range.endDate")?,
+        number_of_occurrences,
+        recurrence_time_zone: range.recurrence_time_zone,
+    };
+    Recurrence::new(pattern, range).map_err(|e| match e {
+        RecurrenceError::Interval => {
+            invalid(&format!("{FIELD}.pattern.interval"), "must be from 1 to 99")
+        }
+        RecurrenceError::DayOfMonth => invalid(
+            &format!("{FIELD}.pattern.dayOfMonth"),
+            "must be from 1 to 31",
+        ),
+        RecurrenceError::EndDateMissing => missing(&format!("{FIELD}.range.endDate")),
+        RecurrenceError::EndBeforeStart => invalid(
+            &format!("{FIELD}.range.endDate"),
+            "must not be before the start date",
+        ),
+        RecurrenceError::Occurrences => invalid(
+            &format!("{FIELD}.range.numberOfOccurrences"),
+            "a numbered range needs at least one occurrence",
+        ),
+    })
+}
+
+fn settings(body: SettingsBody) -> Result<ScheduleSettings, ApiError> {
+    let defaults = ScheduleSettings::default();
+    let recurrence = body.recurrence.map(recurrence).transpose()?;
     Ok(ScheduleSettings {
         instance_duration_in_days: body
             .instance_duration_in_days

@@ -4,9 +4,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::ids::{DefinitionId, PrincipalId};
+use crate::schedule::Schedule;
 use crate::status::ReviewStatus;
 
 /// Graph allows at most this many stages in a multi-stage review.
@@ -277,24 +278,7 @@ impl StagePlan {
     }
 }
 
-/// `settings.recurrence`: kept so it can be echoed; only its start date has
-/// an effect so far (a start in the future is refused, as scheduling comes
-/// later).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recurrence {
-    /// `pattern.type`, e.g. `weekly`.
-    pub pattern_type: Option<String>,
-    /// `pattern.interval`.
-    pub pattern_interval: Option<i32>,
-    /// `range.type`, e.g. `noEnd`, `endDate`, `numbered`.
-    pub range_type: Option<String>,
-    /// `range.startDate`: the day the first instance starts.
-    pub start_date: Option<NaiveDate>,
-    /// `range.endDate`.
-    pub end_date: Option<NaiveDate>,
-    /// `range.numberOfOccurrences`.
-    pub number_of_occurrences: Option<i32>,
-}
+pub use crate::schedule::Recurrence;
 
 /// `accessReviewScheduleSettings`: the switches a definition carries. Most
 /// have no effect yet and are stored so they can be echoed.
@@ -385,8 +369,11 @@ pub struct Definition {
     pub created_date_time: DateTime<Utc>,
     /// Last change (creation, or its status change).
     pub last_modified_date_time: DateTime<Utc>,
-    /// `InProgress` while its instance runs, then `Completed`.
+    /// `NotStarted` until its first instance, `InProgress` while instances
+    /// run or are to come, then `Completed`.
     pub status: ReviewStatus,
+    /// When its next instance is due.
+    pub schedule: Schedule,
 }
 
 impl Definition {
@@ -401,10 +388,10 @@ impl Definition {
         chrono::Duration::days(days)
     }
 
-    /// Whether more instances are due after the current one. Recurring
-    /// definitions stay `InProgress` between instances.
-    pub fn is_recurring(&self) -> bool {
-        self.spec.settings.recurrence.is_some()
+    /// Whether another instance is to come after those started. A
+    /// definition completes with its last instance.
+    pub fn has_more_instances(&self) -> bool {
+        self.schedule.next_start.is_some()
     }
 }
 

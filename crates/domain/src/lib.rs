@@ -14,6 +14,7 @@
 //! - [`directory`]: users and groups, who is reviewed and who reviews;
 //! - [`decision`]: decision items, decisions, reviewer rules and the
 //!   rule that carries items from one stage to the next;
+//! - [`schedule`]: recurrence: when instances start;
 //! - [`stop`]: the transition a stage stop computes, committed as a whole;
 //! - [`lifecycle`]: the review in time: the end of an instance, default
 //!   decisions, applying decisions;
@@ -31,6 +32,7 @@ pub mod lifecycle;
 pub mod ports;
 pub mod queries;
 pub mod query;
+pub mod schedule;
 pub mod stage;
 pub mod status;
 pub mod stop;

@@ -209,6 +209,8 @@ impl InstanceEnd {
 /// What the service records in its audit trail besides stage stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// An instance started on schedule.
+    InstanceStarted,
     /// An instance ended: on schedule, or stopped by a person.
     InstanceCompleted,
     /// Decisions were applied to the directory.
@@ -223,6 +225,7 @@ impl Action {
     /// The name stored in the audit trail.
     pub const fn as_str(self) -> &'static str {
         match self {
+            Self::InstanceStarted => "instanceStarted",
             Self::InstanceCompleted => "instanceCompleted",
             Self::DecisionsApplied => "decisionsApplied",
             Self::ReminderSent => "reminderSent",
@@ -304,7 +307,7 @@ impl EndTransition {
             instance,
             stopped_stage,
             end: InstanceEnd::of(definition, at),
-            definition_completed: stop_definition || !definition.is_recurring(),
+            definition_completed: stop_definition || !definition.has_more_instances(),
         })
     }
 }

@@ -96,6 +96,10 @@ pub trait DefinitionRepository: Send + Sync {
     /// MUST write all of it or nothing.
     async fn create(&self, review: &StartedReview) -> Result<(), RepositoryError>;
 
+    /// Stores a new definition whose first instance starts later
+    /// (`NotStarted`, its schedule's `next_start` set).
+    async fn create_scheduled(&self, definition: &Definition) -> Result<(), RepositoryError>;
+
     /// The definition with this id, if any.
     async fn get(&self, id: DefinitionId) -> Result<Option<Definition>, RepositoryError>;
 
@@ -390,6 +394,21 @@ pub enum DueWork {
         /// The instance.
         instance: InstanceId,
     },
+    /// A definition whose next instance is due.
+    Definition {
+        /// The definition.
+        definition: DefinitionId,
+    },
+}
+
+/// How a claim on a definition's next start ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartOutcome {
+    /// Written.
+    Committed,
+    /// The definition's next start was no longer the one planned for (a
+    /// concurrent pass, or a stop, came first); nothing was written.
+    Lost,
 }
 
 /// How a scheduler pass claims due work.
@@ -453,7 +472,37 @@ pub trait LifecycleRepository: Send + Sync {
         audit: &ActionAudit,
     ) -> Result<u64, RepositoryError>;
 
-    /// Completes a definition that has no instance in progress.
+    /// Starts a definition's next instance: stores the instance of
+    /// `review` with its first stage, phase and items, the definition's new
+    /// schedule and status, and the audit record.
+    ///
+    /// # Errors
+    /// MUST write all of it or nothing, and MUST return
+    /// [`StartOutcome::Lost`], writing nothing, unless the definition's
+    /// `next_start` in the store is still `expected_next`, so that each
+    /// period starts one instance however many passes race.
+    async fn start_instance(
+        &self,
+        review: &StartedReview,
+        expected_next: DateTime<Utc>,
+        audit: &ActionAudit,
+    ) -> Result<StartOutcome, RepositoryError>;
+
+    /// Ends a definition's recurrence: no instance is to come. It completes
+    /// unless an instance is still in progress (it then completes with
+    /// that instance).
+    ///
+    /// # Errors
+    /// As [`Self::start_instance`], on `expected_next`.
+    async fn end_recurrence(
+        &self,
+        definition: DefinitionId,
+        expected_next: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<StartOutcome, RepositoryError>;
+
+    /// Completes a definition that has no instance in progress, and ends
+    /// its recurrence.
     ///
     /// # Errors
     /// MUST return [`EndOutcome::NoLongerInProgress`], writing nothing,

@@ -159,7 +159,7 @@ impl StopTransition {
                 instance_completed,
             },
             instance_end: instance_completed.then(|| InstanceEnd::of(definition, now)),
-            definition_completed: instance_completed && !definition.is_recurring(),
+            definition_completed: instance_completed && !definition.has_more_instances(),
             stopped,
             started,
             carry_over,

@@ -20,7 +20,8 @@ use crate::lifecycle::{
 use crate::ports::{
     Added, Claim, Clock, ClockControl, DecisionQuery, DecisionRepository, DefinitionRepository,
     DirectoryRepository, DueWork, EndOutcome, InstanceRepository, ItemScope, LifecycleRepository,
-    Phase, PhaseItem, RecordOutcome, RepositoryError, StageRepository, StartedReview, StopOutcome,
+    Phase, PhaseItem, RecordOutcome, RepositoryError, StageRepository, StartOutcome, StartedReview,
+    StopOutcome,
 };
 use crate::queries::MembershipQuery;
 use crate::query::{ListQuery, Page, PageRequest};
@@ -46,6 +47,20 @@ struct Store {
 }
 
 impl Store {
+    /// A started instance with its first stage, items and phase.
+    fn add_review(&mut self, review: &StartedReview) {
+        self.instances.push(review.instance.clone());
+        self.stages.extend(review.first_stage.clone());
+        self.items.extend(review.items.iter().cloned());
+        let ids: Vec<_> = review.items.iter().map(|i| i.id).collect();
+        self.enter(
+            review.first_phase(),
+            review.instance.id,
+            review.first_reviewers.clone(),
+            &ids,
+        );
+    }
+
     fn object(&self, id: PrincipalId) -> Option<DirectoryObject> {
         self.users
             .iter()
@@ -233,16 +248,12 @@ impl DefinitionRepository for InMemoryRepository {
     async fn create(&self, review: &StartedReview) -> Result<(), RepositoryError> {
         let mut store = self.store()?;
         store.definitions.push(review.definition.clone());
-        store.instances.push(review.instance.clone());
-        store.stages.extend(review.first_stage.clone());
-        store.items.extend(review.items.iter().cloned());
-        let ids: Vec<_> = review.items.iter().map(|i| i.id).collect();
-        store.enter(
-            review.first_phase(),
-            review.instance.id,
-            review.first_reviewers.clone(),
-            &ids,
-        );
+        store.add_review(review);
+        Ok(())
+    }
+
+    async fn create_scheduled(&self, definition: &Definition) -> Result<(), RepositoryError> {
+        self.store()?.definitions.push(definition.clone());
         Ok(())
     }
 
@@ -848,6 +859,18 @@ impl LifecycleRepository for InMemoryRepository {
                     )
                 }),
         );
+        due.extend(
+            store
+                .definitions
+                .iter()
+                .filter(|d| d.status != ReviewStatus::Completed)
+                .filter_map(|d| {
+                    d.schedule
+                        .next_start
+                        .filter(|next| *next <= now)
+                        .map(|next| (next, DueWork::Definition { definition: d.id }))
+                }),
+        );
         due.sort_by_key(|(at, _)| *at);
         Ok(due
             .into_iter()
@@ -902,6 +925,52 @@ impl LifecycleRepository for InMemoryRepository {
         Ok(applied)
     }
 
+    async fn start_instance(
+        &self,
+        review: &StartedReview,
+        expected_next: DateTime<Utc>,
+        audit: &ActionAudit,
+    ) -> Result<StartOutcome, RepositoryError> {
+        let mut store = self.store()?;
+        let Some(definition) = store.definitions.iter_mut().find(|d| {
+            d.id == review.definition.id
+                && d.status != ReviewStatus::Completed
+                && d.schedule.next_start == Some(expected_next)
+        }) else {
+            return Ok(StartOutcome::Lost);
+        };
+        *definition = review.definition.clone();
+        store.add_review(review);
+        store.actions.push(audit.clone());
+        Ok(StartOutcome::Committed)
+    }
+
+    async fn end_recurrence(
+        &self,
+        definition: DefinitionId,
+        expected_next: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<StartOutcome, RepositoryError> {
+        let mut store = self.store()?;
+        let running = store
+            .instances
+            .iter()
+            .any(|i| i.definition_id == definition && i.status() == ReviewStatus::InProgress);
+        let Some(found) = store
+            .definitions
+            .iter_mut()
+            .find(|d| d.id == definition && d.schedule.next_start == Some(expected_next))
+        else {
+            return Ok(StartOutcome::Lost);
+        };
+        found.schedule.next_start = None;
+        if !running {
+            found.status = ReviewStatus::Completed;
+            found.last_modified_date_time = at;
+        }
+        Ok(StartOutcome::Committed)
+    }
+
     async fn complete_definition(
         &self,
         audit: &ActionAudit,
@@ -916,6 +985,7 @@ impl LifecycleRepository for InMemoryRepository {
         };
         definition.status = ReviewStatus::Completed;
         definition.last_modified_date_time = audit.at;
+        definition.schedule.next_start = None;
         store.actions.push(audit.clone());
         Ok(EndOutcome::Committed)
     }

@@ -13,6 +13,7 @@ use access_reviews_domain::lifecycle::{
 };
 use access_reviews_domain::ports::{
     Claim, Clock, ClockControl, DueWork, EndOutcome, LifecycleRepository, Phase, RepositoryError,
+    StartOutcome, StartedReview,
 };
 use access_reviews_domain::status::ReviewStatus;
 use async_trait::async_trait;
@@ -21,7 +22,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::{CorruptRow, map_sqlx};
-use crate::repository::PgRepository;
+use crate::repository::{PgRepository, insert_started};
 
 const IN_PROGRESS: &str = ReviewStatus::InProgress.as_str();
 const COMPLETED: &str = ReviewStatus::Completed.as_str();
@@ -195,8 +196,8 @@ pub(crate) async fn complete_definition(
     at: DateTime<Utc>,
 ) -> Result<bool, RepositoryError> {
     let done = sqlx::query(
-        "UPDATE access_review_definitions SET status = $3, last_modified_date_time = $2 \
-         WHERE id = $1 AND status <> $3",
+        "UPDATE access_review_definitions SET status = $3, last_modified_date_time = $2, \
+         next_instance_at = NULL WHERE id = $1 AND status <> $3",
     )
     .bind(definition.as_uuid())
     .bind(at)
@@ -210,7 +211,7 @@ pub(crate) async fn complete_definition(
 #[derive(sqlx::FromRow)]
 struct DueRow {
     definition_id: Uuid,
-    instance_id: Uuid,
+    instance_id: Option<Uuid>,
     stage_id: Option<Uuid>,
     end_date_time: DateTime<Utc>,
 }
@@ -283,22 +284,44 @@ impl LifecycleRepository for PgRepository {
             .await
             .map_err(map_sqlx)?,
         );
+        rows.extend(
+            sqlx::query_as::<_, DueRow>(sqlx::AssertSqlSafe(format!(
+                "WITH due AS ( \
+                   SELECT d.id FROM access_review_definitions d \
+                   WHERE d.next_instance_at <= $1 AND d.status <> $3 {LEASE_FREE} \
+                   ORDER BY d.next_instance_at LIMIT $2 {lock}), \
+                 leased AS ( \
+                   UPDATE access_review_definitions d SET claimed_until = {LEASE_END} \
+                   FROM due WHERE d.id = due.id AND $4 RETURNING d.id) \
+                 SELECT d.id AS definition_id, NULL::uuid AS instance_id, \
+                   NULL::uuid AS stage_id, d.next_instance_at AS end_date_time \
+                 FROM due JOIN access_review_definitions d ON d.id = due.id",
+                LEASE_FREE = LEASE_FREE.replace("{t}", "d"),
+            )))
+            .bind(now)
+            .bind(i64::from(limit))
+            .bind(COMPLETED)
+            .bind(lease)
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_sqlx)?,
+        );
         rows.sort_by_key(|r| r.end_date_time);
         Ok(rows
             .into_iter()
             .map(|r| {
                 let definition = DefinitionId::from_uuid(r.definition_id);
-                let instance = InstanceId::from_uuid(r.instance_id);
-                match r.stage_id {
-                    Some(stage) => DueWork::Stage {
+                match (r.instance_id.map(InstanceId::from_uuid), r.stage_id) {
+                    (Some(instance), Some(stage)) => DueWork::Stage {
                         definition,
                         instance,
                         stage: StageId::from_uuid(stage),
                     },
-                    None => DueWork::Instance {
+                    (Some(instance), None) => DueWork::Instance {
                         definition,
                         instance,
                     },
+                    (None, _) => DueWork::Definition { definition },
                 }
             })
             .collect())
@@ -358,6 +381,72 @@ impl LifecycleRepository for PgRepository {
         insert_action(&mut tx, audit).await?;
         tx.commit().await.map_err(map_sqlx)?;
         Ok(applied)
+    }
+
+    async fn start_instance(
+        &self,
+        review: &StartedReview,
+        expected_next: DateTime<Utc>,
+        audit: &ActionAudit,
+    ) -> Result<StartOutcome, RepositoryError> {
+        let definition = &review.definition;
+        let mut tx = self.pool().begin().await.map_err(map_sqlx)?;
+        // The claim: of racing passes, the first to move the definition's
+        // next start on starts the period's instance; the others match no
+        // row.
+        let claimed = sqlx::query(
+            "UPDATE access_review_definitions SET next_instance_at = $3, \
+             instances_started = $4, status = $5, last_modified_date_time = $6, \
+             claimed_until = NULL \
+             WHERE id = $1 AND next_instance_at = $2 AND status <> $7",
+        )
+        .bind(definition.id.as_uuid())
+        .bind(expected_next)
+        .bind(definition.schedule.next_start)
+        .bind(i32::try_from(definition.schedule.instances_started).unwrap_or(i32::MAX))
+        .bind(definition.status.as_str())
+        .bind(definition.last_modified_date_time)
+        .bind(COMPLETED)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        if claimed.rows_affected() == 0 {
+            tx.rollback().await.map_err(map_sqlx)?;
+            return Ok(StartOutcome::Lost);
+        }
+        insert_started(&mut tx, review).await?;
+        insert_action(&mut tx, audit).await?;
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(StartOutcome::Committed)
+    }
+
+    async fn end_recurrence(
+        &self,
+        definition: DefinitionId,
+        expected_next: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<StartOutcome, RepositoryError> {
+        let ended = sqlx::query(
+            "UPDATE access_review_definitions d SET next_instance_at = NULL, \
+             claimed_until = NULL, \
+             status = CASE WHEN EXISTS (SELECT 1 FROM access_review_instances i \
+                 WHERE i.definition_id = d.id AND i.status = $4) THEN d.status ELSE $5 END, \
+             last_modified_date_time = $3 \
+             WHERE d.id = $1 AND d.next_instance_at = $2",
+        )
+        .bind(definition.as_uuid())
+        .bind(expected_next)
+        .bind(at)
+        .bind(IN_PROGRESS)
+        .bind(COMPLETED)
+        .execute(self.pool())
+        .await
+        .map_err(map_sqlx)?;
+        Ok(if ended.rows_affected() == 1 {
+            StartOutcome::Committed
+        } else {
+            StartOutcome::Lost
+        })
     }
 
     async fn complete_definition(

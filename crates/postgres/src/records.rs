@@ -6,6 +6,7 @@ use access_reviews_domain::definition::{
     DurationInDays, MoveDecision, QueryScope, Recurrence, ScheduleSettings, StageKey, StagePlan,
     StageSettings,
 };
+use access_reviews_domain::schedule::{Pattern, Range, RangeKind};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -114,14 +115,80 @@ pub(crate) fn plan_from_records(
     StagePlan::new(stages).map_err(|_| STAGE_SETTINGS)
 }
 
+/// `settings.recurrence` as stored. Rows written before patterns were run
+/// lack `day_of_month` and `recurrence_time_zone`.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct RecurrenceRecord {
     pattern_type: Option<String>,
     pattern_interval: Option<i32>,
+    #[serde(default)]
+    day_of_month: Option<i32>,
     range_type: Option<String>,
     start_date: Option<NaiveDate>,
     end_date: Option<NaiveDate>,
     number_of_occurrences: Option<i32>,
+    #[serde(default)]
+    recurrence_time_zone: Option<String>,
+}
+
+const RECURRENCE: CorruptRow = CorruptRow { what: "recurrence" };
+
+impl From<&Recurrence> for RecurrenceRecord {
+    fn from(r: &Recurrence) -> Self {
+        let pattern = r.pattern.as_ref();
+        Self {
+            pattern_type: pattern.map(|p| p.kind.as_str().to_owned()),
+            pattern_interval: pattern.map(|p| i32::from(p.interval)),
+            day_of_month: pattern.and_then(|p| p.day_of_month).map(i32::from),
+            range_type: Some(r.range.kind.as_str().to_owned()),
+            start_date: r.range.start_date,
+            end_date: r.range.end_date,
+            number_of_occurrences: r
+                .range
+                .number_of_occurrences
+                .and_then(|n| i32::try_from(n).ok()),
+            recurrence_time_zone: r.range.recurrence_time_zone.clone(),
+        }
+    }
+}
+
+impl TryFrom<RecurrenceRecord> for Recurrence {
+    type Error = CorruptRow;
+
+    fn try_from(r: RecurrenceRecord) -> Result<Self, CorruptRow> {
+        let pattern = r
+            .pattern_type
+            .map(|kind| -> Result<Pattern, CorruptRow> {
+                Ok(Pattern {
+                    kind: kind.parse().map_err(|_| RECURRENCE)?,
+                    interval: r
+                        .pattern_interval
+                        .map_or(Ok(1), u16::try_from)
+                        .map_err(|_| RECURRENCE)?,
+                    day_of_month: r
+                        .day_of_month
+                        .map(u8::try_from)
+                        .transpose()
+                        .map_err(|_| RECURRENCE)?,
+                })
+            })
+            .transpose()?;
+        let range = Range {
+            kind: r
+                .range_type
+                .map_or(Ok(RangeKind::NoEnd), |k| k.parse())
+                .map_err(|_| RECURRENCE)?,
+            start_date: r.start_date,
+            end_date: r.end_date,
+            number_of_occurrences: r
+                .number_of_occurrences
+                .map(u32::try_from)
+                .transpose()
+                .map_err(|_| RECURRENCE)?,
+            recurrence_time_zone: r.recurrence_time_zone,
+        };
+        Recurrence::new(pattern, range).map_err(|_| RECURRENCE)
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -150,14 +217,7 @@ impl From<&ScheduleSettings> for SettingsRecord {
             default_decision: s.default_decision.map(|d| d.as_str().to_owned()),
             auto_apply_decisions_enabled: s.auto_apply_decisions_enabled,
             recommendations_enabled: s.recommendations_enabled,
-            recurrence: s.recurrence.as_ref().map(|r| RecurrenceRecord {
-                pattern_type: r.pattern_type.clone(),
-                pattern_interval: r.pattern_interval,
-                range_type: r.range_type.clone(),
-                start_date: r.start_date,
-                end_date: r.end_date,
-                number_of_occurrences: r.number_of_occurrences,
-            }),
+            recurrence: s.recurrence.as_ref().map(RecurrenceRecord::from),
         }
     }
 }
@@ -183,14 +243,7 @@ impl TryFrom<SettingsRecord> for ScheduleSettings {
                 })?,
             auto_apply_decisions_enabled: s.auto_apply_decisions_enabled,
             recommendations_enabled: s.recommendations_enabled,
-            recurrence: s.recurrence.map(|r| Recurrence {
-                pattern_type: r.pattern_type,
-                pattern_interval: r.pattern_interval,
-                range_type: r.range_type,
-                start_date: r.start_date,
-                end_date: r.end_date,
-                number_of_occurrences: r.number_of_occurrences,
-            }),
+            recurrence: s.recurrence.map(Recurrence::try_from).transpose()?,
         })
     }
 }

@@ -12,6 +12,7 @@ use access_reviews_domain::ports::{
     StopOutcome,
 };
 use access_reviews_domain::query::{ListQuery, Page, PageRequest};
+use access_reviews_domain::schedule::Schedule;
 use access_reviews_domain::stage::Stage;
 use access_reviews_domain::status::ReviewStatus;
 use access_reviews_domain::stop::{CarryOver, StopTransition};
@@ -97,6 +98,8 @@ struct DefinitionRow {
     created_date_time: DateTime<Utc>,
     last_modified_date_time: DateTime<Utc>,
     status: String,
+    next_instance_at: Option<DateTime<Utc>>,
+    instances_started: i32,
 }
 
 impl TryFrom<DefinitionRow> for Definition {
@@ -125,6 +128,14 @@ impl TryFrom<DefinitionRow> for Definition {
             created_date_time: row.created_date_time,
             last_modified_date_time: row.last_modified_date_time,
             status: status(&row.status)?,
+            schedule: Schedule {
+                next_start: row.next_instance_at,
+                instances_started: u32::try_from(row.instances_started).map_err(|_| {
+                    CorruptRow {
+                        what: "instances started",
+                    }
+                })?,
+            },
         })
     }
 }
@@ -190,7 +201,7 @@ impl TryFrom<StageRow> for Stage {
 const DEFINITION_COLUMNS: &str = "id, display_name, description_for_admins, \
     description_for_reviewers, scope, reviewers, fallback_reviewers, stage_settings, settings, \
     created_by_id, created_by_display_name, created_by_user_principal_name, created_date_time, \
-    last_modified_date_time, status";
+    last_modified_date_time, status, next_instance_at, instances_started";
 
 const INSTANCE_COLUMNS: &str = "id, definition_id, start_date_time, end_date_time, scope, \
     reviewers, fallback_reviewers, status";
@@ -254,62 +265,87 @@ async fn carry_over(
     Ok(())
 }
 
+async fn insert_definition(
+    conn: &mut PgConnection,
+    definition: &Definition,
+) -> Result<(), RepositoryError> {
+    let spec = &definition.spec;
+    sqlx::query(
+        "INSERT INTO access_review_definitions (id, display_name, description_for_admins, \
+         description_for_reviewers, scope, reviewers, fallback_reviewers, stage_settings, \
+         settings, created_by_id, created_by_display_name, created_by_user_principal_name, \
+         created_date_time, last_modified_date_time, status, next_instance_at, \
+         instances_started) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(definition.id.as_uuid())
+    .bind(spec.display_name.as_str())
+    .bind(spec.description_for_admins.as_deref())
+    .bind(spec.description_for_reviewers.as_deref())
+    .bind(Json(QueryScopeRecord::from(&spec.scope)))
+    .bind(Json(scopes_to_records(&spec.reviewers)))
+    .bind(Json(scopes_to_records(&spec.fallback_reviewers)))
+    .bind(Json(plan_to_records(&spec.stage_plan)))
+    .bind(Json(SettingsRecord::from(&spec.settings)))
+    .bind(definition.created_by.id.as_uuid())
+    .bind(definition.created_by.display_name.as_deref())
+    .bind(definition.created_by.user_principal_name.as_deref())
+    .bind(definition.created_date_time)
+    .bind(definition.last_modified_date_time)
+    .bind(definition.status.as_str())
+    .bind(definition.schedule.next_start)
+    .bind(i32::try_from(definition.schedule.instances_started).unwrap_or(i32::MAX))
+    .execute(conn)
+    .await
+    .map_err(map_sqlx)?;
+    Ok(())
+}
+
+/// Stores a started instance: the instance, its first stage, its first
+/// phase and its items.
+pub(crate) async fn insert_started(
+    conn: &mut PgConnection,
+    review: &StartedReview,
+) -> Result<(), RepositoryError> {
+    let instance = &review.instance;
+    sqlx::query(
+        "INSERT INTO access_review_instances (id, definition_id, start_date_time, \
+         end_date_time, scope, reviewers, fallback_reviewers, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(instance.id.as_uuid())
+    .bind(instance.definition_id.as_uuid())
+    .bind(instance.start_date_time)
+    .bind(instance.end_date_time)
+    .bind(Json(QueryScopeRecord::from(&instance.scope)))
+    .bind(Json(scopes_to_records(&instance.reviewers)))
+    .bind(Json(scopes_to_records(&instance.fallback_reviewers)))
+    .bind(instance.status().as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(map_sqlx)?;
+    if let Some(stage) = &review.first_stage {
+        insert_stage(conn, stage).await?;
+    }
+    let phase = review.first_phase();
+    insert_phase(conn, phase, instance.id, &review.first_reviewers).await?;
+    insert_items(conn, instance.id, &review.items).await?;
+    enter_all(conn, phase, instance.id).await?;
+    Ok(())
+}
+
 #[async_trait]
 impl DefinitionRepository for PgRepository {
     async fn create(&self, review: &StartedReview) -> Result<(), RepositoryError> {
-        let definition = &review.definition;
-        let spec = &definition.spec;
-        let instance = &review.instance;
         let mut tx = self.pool.begin().await.map_err(map_sqlx)?;
-        sqlx::query(
-            "INSERT INTO access_review_definitions (id, display_name, description_for_admins, \
-             description_for_reviewers, scope, reviewers, fallback_reviewers, stage_settings, \
-             settings, created_by_id, created_by_display_name, created_by_user_principal_name, \
-             created_date_time, last_modified_date_time, status) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(definition.id.as_uuid())
-        .bind(spec.display_name.as_str())
-        .bind(spec.description_for_admins.as_deref())
-        .bind(spec.description_for_reviewers.as_deref())
-        .bind(Json(QueryScopeRecord::from(&spec.scope)))
-        .bind(Json(scopes_to_records(&spec.reviewers)))
-        .bind(Json(scopes_to_records(&spec.fallback_reviewers)))
-        .bind(Json(plan_to_records(&spec.stage_plan)))
-        .bind(Json(SettingsRecord::from(&spec.settings)))
-        .bind(definition.created_by.id.as_uuid())
-        .bind(definition.created_by.display_name.as_deref())
-        .bind(definition.created_by.user_principal_name.as_deref())
-        .bind(definition.created_date_time)
-        .bind(definition.last_modified_date_time)
-        .bind(definition.status.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
-        sqlx::query(
-            "INSERT INTO access_review_instances (id, definition_id, start_date_time, \
-             end_date_time, scope, reviewers, fallback_reviewers, status) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(instance.id.as_uuid())
-        .bind(instance.definition_id.as_uuid())
-        .bind(instance.start_date_time)
-        .bind(instance.end_date_time)
-        .bind(Json(QueryScopeRecord::from(&instance.scope)))
-        .bind(Json(scopes_to_records(&instance.reviewers)))
-        .bind(Json(scopes_to_records(&instance.fallback_reviewers)))
-        .bind(instance.status().as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
-        if let Some(stage) = &review.first_stage {
-            insert_stage(&mut tx, stage).await?;
-        }
-        let phase = review.first_phase();
-        insert_phase(&mut tx, phase, instance.id, &review.first_reviewers).await?;
-        insert_items(&mut tx, instance.id, &review.items).await?;
-        enter_all(&mut tx, phase, instance.id).await?;
+        insert_definition(&mut tx, &review.definition).await?;
+        insert_started(&mut tx, review).await?;
         tx.commit().await.map_err(map_sqlx)
+    }
+
+    async fn create_scheduled(&self, definition: &Definition) -> Result<(), RepositoryError> {
+        let mut conn = self.pool.acquire().await.map_err(map_sqlx)?;
+        insert_definition(&mut conn, definition).await
     }
 
     async fn get(&self, id: DefinitionId) -> Result<Option<Definition>, RepositoryError> {

@@ -26,8 +26,8 @@ pub async fn create_definition(
 ) -> Result<Response, ApiError> {
     let actor = caller.require(Permission::AccessReviewWrite)?;
     let spec = parse_json::<DefinitionBody>(&body)?.into_domain()?;
-    let review = state.use_cases.create.execute(actor, spec).await?;
-    let definition = &review.definition;
+    let created = state.use_cases.create.execute(actor, spec).await?;
+    let definition = created.definition();
     let location = root.url(&format!("{DEFINITIONS}/{}", definition.id));
     let body = odata::entity(
         root.context(&format!("{CONTEXT}/$entity")),

@@ -61,10 +61,17 @@ pub const SCOPE_GROUP: &str = "02f3bafb-448c-487c-88c2-5fd65ce49a41";
 pub const STAGE_ONE_REVIEWER: &str = "398164b1-5196-49dd-ada2-364b49f99b27";
 
 pub fn app() -> App {
+    app_with(true)
+}
+
+/// The router with the test clock's control on or off.
+pub fn app_with(clock_control: bool) -> App {
     let repo = InMemoryRepository::new();
     let clock = Arc::new(FixedClock::new());
-    let ports =
-        Ports::from_repository(Arc::new(repo.clone()), clock.clone()).with_clock_control(clock);
+    let mut ports = Ports::from_repository(Arc::new(repo.clone()), clock.clone());
+    if clock_control {
+        ports = ports.with_clock_control(clock);
+    }
     let state = AppState::new(
         Arc::new(UseCases::new(&ports)),
         TokenVerifier::hs256(SECRET, ISSUER, AUDIENCE).unwrap(),

@@ -1,21 +1,25 @@
 use std::sync::Arc;
 
-use chrono::NaiveDate;
-
 use crate::actor::Actor;
+use crate::decision::{DecisionItem, ReviewerRules};
 use crate::definition::{Definition, NewDefinition};
+use crate::ids::InstanceId;
 use crate::ids::{DefinitionId, PrincipalId};
 use crate::instance::Instance;
 use crate::ports::{
     Clock, DefinitionRepository, DirectoryRepository, RepositoryError, StartedReview,
 };
+use crate::schedule::{Schedule, Start};
 use crate::stage::Stage;
 use crate::status::ReviewStatus;
 use crate::use_cases::Ports;
 use crate::use_cases::reviewers::{ResolveError, ScopeError, resolve_items, resolve_rules};
+use chrono::{DateTime, Utc};
 
-/// Creates a definition and starts its first instance at once: its decision
-/// items (one per user in the scope) and its first stage.
+/// Creates a definition. When its start date has come (or it has none) its
+/// first instance starts at once: its decision items (one per user in the
+/// scope) and its first stage; otherwise it waits, `NotStarted`, for the
+/// scheduler.
 pub struct CreateDefinition {
     definitions: Arc<dyn DefinitionRepository>,
     directory: Arc<dyn DirectoryRepository>,
@@ -40,12 +44,16 @@ pub enum CreateDefinitionError {
     /// The caller holds no role that may create access reviews.
     #[error("the caller may not create access reviews")]
     Forbidden,
-    /// `settings.recurrence.range.startDate` lies in the future; starting
-    /// later needs a scheduler, which the service does not have yet.
-    #[error("scheduled starts are not supported")]
-    ScheduledStart {
-        /// The requested start.
-        start_date: NaiveDate,
+    /// An instance lasts longer than one period of the recurrence (Graph:
+    /// the stages' total "can't exceed the length of one recurrence").
+    #[error("an instance of {days} days does not fit in a recurrence period of {period_days} days")]
+    InstanceLongerThanPeriod {
+        /// How long an instance lasts.
+        days: i64,
+        /// The shortest period.
+        period_days: i64,
+        /// Whether the length is the stages' total.
+        staged: bool,
     },
     /// The scope's query is not one the service can resolve.
     #[error("the scope query is not supported")]
@@ -94,31 +102,46 @@ impl CreateDefinition {
         }
     }
 
-    /// Creates the definition; returns it with its first instance.
+    /// Creates the definition; returns it with its first instance, if that
+    /// started.
     ///
-    /// Every reviewer scope is resolved now, so that a review cannot fail
-    /// later on a query the service does not understand; the first phase's
-    /// reviewers are kept, later stages resolve theirs when created.
+    /// Every reviewer scope and the review scope are resolved now, so that a
+    /// review cannot fail later on a query the service does not understand;
+    /// the first phase's reviewers are kept, later stages (and later
+    /// instances) resolve theirs when they start.
     ///
     /// # Errors
     /// See [`CreateDefinitionError`].
     pub async fn execute(
         &self,
         actor: &Actor,
-        spec: NewDefinition,
-    ) -> Result<StartedReview, CreateDefinitionError> {
+        mut spec: NewDefinition,
+    ) -> Result<Created, CreateDefinitionError> {
         if !actor.may_create() {
             return Err(CreateDefinitionError::Forbidden);
         }
         let now = self.clock.now().await?;
-        if let Some(start_date) = spec
+        let today = now.date_naive();
+        if let Some(recurrence) = &mut spec.settings.recurrence {
+            recurrence.range.start_date.get_or_insert(today);
+        }
+        let staged = !spec.stage_plan.is_empty();
+        let days = spec
+            .stage_plan
+            .total_days()
+            .unwrap_or_else(|| i64::from(spec.settings.instance_duration_in_days.days()));
+        if let Some(period_days) = spec
             .settings
             .recurrence
             .as_ref()
-            .and_then(|r| r.start_date)
-            .filter(|start| *start > now.date_naive())
+            .and_then(|r| r.shortest_period_days(today))
+            .filter(|period| days > *period)
         {
-            return Err(CreateDefinitionError::ScheduledStart { start_date });
+            return Err(CreateDefinitionError::InstanceLongerThanPeriod {
+                days,
+                period_days,
+                staged,
+            });
         }
 
         let directory = &*self.directory;
@@ -133,24 +156,7 @@ impl CreateDefinition {
                     .map_err(|e| reviewer_error(Some(index), e))?,
             );
         }
-
-        let definition = Definition {
-            id: DefinitionId::new_random(),
-            created_by: actor.as_creator(),
-            created_date_time: now,
-            last_modified_date_time: now,
-            status: ReviewStatus::InProgress,
-            spec,
-        };
-        let instance = Instance::start(
-            definition.id,
-            definition.spec.scope.clone(),
-            definition.spec.reviewers.clone(),
-            definition.spec.fallback_reviewers.clone(),
-            now,
-            definition.instance_duration(),
-        );
-        let items = resolve_items(directory, &definition.spec.scope, instance.id)
+        let items = resolve_items(directory, &spec.scope, InstanceId::new_random())
             .await
             .map_err(|e| match e {
                 ScopeError::Unsupported => CreateDefinitionError::ScopeNotSupported,
@@ -159,21 +165,107 @@ impl CreateDefinition {
                 }
                 ScopeError::Repository(e) => e.into(),
             })?;
-        let first_stage = definition
-            .spec
-            .stage_plan
-            .stages()
-            .first()
-            .map(|settings| Stage::start(instance.id, settings, now));
-        let first_reviewers = stage_rules.into_iter().next().unwrap_or(instance_level);
-        let review = StartedReview {
-            definition,
-            instance,
-            first_stage,
-            items,
-            first_reviewers,
+
+        let start = spec.settings.recurrence.as_ref().map_or(
+            Start::Now {
+                at: now,
+                next: None,
+            },
+            |r| r.first(today, now),
+        );
+        let (status, next_start, instances_started) = match start {
+            Start::Later(at) => (ReviewStatus::NotStarted, Some(at), 0),
+            Start::Now { next, .. } => (ReviewStatus::InProgress, next, 1),
+            // Only when date arithmetic overflows: the review runs once.
+            Start::Over => (ReviewStatus::InProgress, None, 1),
         };
+        let schedule = Schedule {
+            next_start,
+            instances_started,
+        };
+        let definition = Definition {
+            id: DefinitionId::new_random(),
+            created_by: actor.as_creator(),
+            created_date_time: now,
+            last_modified_date_time: now,
+            status,
+            schedule,
+            spec,
+        };
+        if status == ReviewStatus::NotStarted {
+            self.definitions.create_scheduled(&definition).await?;
+            return Ok(Created::Scheduled(Box::new(definition)));
+        }
+        let first_reviewers = stage_rules.into_iter().next().unwrap_or(instance_level);
+        let review = start_review(definition, now, items, first_reviewers);
         self.definitions.create(&review).await?;
-        Ok(review)
+        Ok(Created::Started(Box::new(review)))
+    }
+}
+
+/// A definition as created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// Its first instance started at once.
+    Started(Box<StartedReview>),
+    /// It is `NotStarted`; its first instance starts at
+    /// `schedule.next_start`.
+    Scheduled(Box<Definition>),
+}
+
+impl Created {
+    /// The definition.
+    pub fn definition(&self) -> &Definition {
+        match self {
+            Self::Started(review) => &review.definition,
+            Self::Scheduled(definition) => definition,
+        }
+    }
+
+    /// The definition with its first instance, if that started.
+    pub fn started(self) -> Option<StartedReview> {
+        match self {
+            Self::Started(review) => Some(*review),
+            Self::Scheduled(_) => None,
+        }
+    }
+}
+
+/// An instance of `definition` starting `at`: its items (made for another
+/// instance id, they are moved to this one), its first stage, the first
+/// phase's reviewers.
+pub(crate) fn start_review(
+    definition: Definition,
+    at: DateTime<Utc>,
+    items: Vec<DecisionItem>,
+    first_reviewers: ReviewerRules,
+) -> StartedReview {
+    let instance = Instance::start(
+        definition.id,
+        definition.spec.scope.clone(),
+        definition.spec.reviewers.clone(),
+        definition.spec.fallback_reviewers.clone(),
+        at,
+        definition.instance_duration(),
+    );
+    let items = items
+        .into_iter()
+        .map(|mut item| {
+            item.instance_id = instance.id;
+            item
+        })
+        .collect();
+    let first_stage = definition
+        .spec
+        .stage_plan
+        .stages()
+        .first()
+        .map(|settings| Stage::start(instance.id, settings, at));
+    StartedReview {
+        definition,
+        instance,
+        first_stage,
+        items,
+        first_reviewers,
     }
 }

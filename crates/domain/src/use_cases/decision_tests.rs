@@ -120,7 +120,12 @@ async fn three_stage(w: &World, p: &People) -> StartedReview {
     stages[1].decisions_that_will_move_to_next_stage = Some(vec![MoveDecision::Approve]);
     stages[2].reviewers = vec![scope(format!("/users/{}", p.auditor))];
     spec.stage_plan = crate::definition::StagePlan::new(stages).unwrap();
-    w.create.execute(&admin(), spec).await.unwrap()
+    w.create
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .started()
+        .unwrap()
 }
 
 fn review(decision: Decision) -> NewReview {
@@ -244,12 +249,24 @@ async fn nested_groups_are_resolved_for_transitive_members_only() {
     member(&w, w.group, nested).await;
     member(&w, nested, w.group).await; // a cycle is harmless
 
-    let transitive = w.create.execute(&admin(), spec(1)).await.unwrap();
+    let transitive = w
+        .create
+        .execute(&admin(), spec(1))
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     assert_eq!(transitive.items.len(), p.members.len() + 1);
 
     let mut direct = spec(1);
     direct.scope = scope(format!("/groups/{}/members/microsoft.graph.user", w.group));
-    let direct = w.create.execute(&admin(), direct).await.unwrap();
+    let direct = w
+        .create
+        .execute(&admin(), direct)
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     assert_eq!(direct.items.len(), p.members.len());
 }
 
@@ -304,7 +321,13 @@ async fn each_reviewer_query_form_resolves() {
         let mut spec = spec(0);
         spec.reviewers = reviewers;
         spec.fallback_reviewers = fallback;
-        let r = w.create.execute(&admin(), spec).await.unwrap();
+        let r = w
+            .create
+            .execute(&admin(), spec)
+            .await
+            .unwrap()
+            .started()
+            .unwrap();
         assert_eq!(r.first_reviewers, expected);
         assert_eq!(
             w.repo.rules(Phase::Instance(r.instance.id)).await.unwrap(),
@@ -411,7 +434,13 @@ async fn a_justification_is_required_to_approve_when_the_review_says_so() {
     let mut spec = spec(0);
     spec.settings.justification_required_on_approval = true;
     spec.reviewers = vec![scope(format!("/users/{}", p.auditor))];
-    let r = w.create.execute(&admin(), spec).await.unwrap();
+    let r = w
+        .create
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     let item = r.items[0].id;
     let auditor = person(p.auditor);
     let record = |decision, justification: Option<&str>| {

@@ -10,11 +10,14 @@ use crate::ids::{DefinitionId, InstanceId};
 use crate::instance::Instance;
 use crate::lifecycle::{Action, ActionAudit, EndTransition, system_identity};
 use crate::ports::{
-    Claim, Clock, ClockControl, DefinitionRepository, DueWork, EndOutcome, InstanceRepository,
-    LifecycleRepository, RepositoryError, StageRepository,
+    Claim, Clock, ClockControl, DefinitionRepository, DirectoryRepository, DueWork, EndOutcome,
+    InstanceRepository, LifecycleRepository, RepositoryError, StageRepository, StartOutcome,
 };
 use crate::query::{ListQuery, PageRequest};
+use crate::schedule::{Schedule, Start};
 use crate::status::ReviewStatus;
+use crate::use_cases::create_definition::start_review;
+use crate::use_cases::reviewers::{resolve_items_leniently, resolve_rules_leniently};
 use crate::use_cases::{Missing, Ports, StopStage, StopStageError, find_definition, find_instance};
 
 /// The review in time: the scheduler's pass, the instance and definition
@@ -23,6 +26,7 @@ pub struct Lifecycle {
     definitions: Arc<dyn DefinitionRepository>,
     instances: Arc<dyn InstanceRepository>,
     stages: Arc<dyn StageRepository>,
+    directory: Arc<dyn DirectoryRepository>,
     lifecycle: Arc<dyn LifecycleRepository>,
     clock: Arc<dyn Clock>,
     clock_control: Option<Arc<dyn ClockControl>>,
@@ -65,6 +69,10 @@ pub struct PassReport {
     pub stages_ended: u32,
     /// Instances without stages ended on schedule.
     pub instances_ended: u32,
+    /// Instances started on schedule.
+    pub instances_started: u32,
+    /// Definitions whose recurrence ended.
+    pub recurrences_ended: u32,
     /// Due work another replica or a person's stop committed first.
     pub lost_races: u32,
 }
@@ -79,6 +87,7 @@ impl Lifecycle {
             definitions: ports.definitions.clone(),
             instances: ports.instances.clone(),
             stages: ports.stages.clone(),
+            directory: ports.directory.clone(),
             lifecycle: ports.lifecycle.clone(),
             clock: ports.clock.clone(),
             clock_control: ports.clock_control.clone(),
@@ -87,9 +96,11 @@ impl Lifecycle {
     }
 
     /// One scheduler pass: ends every stage and instance due at the clock's
-    /// now, each in its own transaction and through the same transitions
-    /// as a person's stop, until nothing is due (ending a stage may start a
-    /// next one that is due as well, when the clock jumped ahead).
+    /// now and starts every instance due, each in its own transaction and
+    /// through the same transitions as a person's stop or a creation, until
+    /// nothing is due (ending a stage may start a next one that is due as
+    /// well, when the clock jumped ahead). Work is taken in the order it
+    /// fell due, so an instance ends before the next period's starts.
     ///
     /// Any number of replicas may run passes at once: every commit is
     /// guarded on the object still being `InProgress`, so each transition
@@ -114,13 +125,31 @@ impl Lifecycle {
                 return Ok(report);
             }
             for work in fresh {
-                self.end_due(work, &mut report).await?;
+                self.end_due(work, now, &mut report).await?;
             }
         }
     }
 
-    async fn end_due(&self, work: DueWork, report: &mut PassReport) -> Result<(), LifecycleError> {
+    async fn end_due(
+        &self,
+        work: DueWork,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), LifecycleError> {
         match work {
+            DueWork::Definition { definition } => {
+                let definition = match find_definition(&*self.definitions, definition).await {
+                    Ok(found) => found,
+                    Err(lookup) => match LifecycleError::from(lookup) {
+                        LifecycleError::Repository(e) => return Err(e.into()),
+                        _ => {
+                            report.lost_races += 1;
+                            return Ok(());
+                        }
+                    },
+                };
+                self.start_due(definition, now, report).await?;
+            }
             DueWork::Stage {
                 definition,
                 instance,
@@ -166,6 +195,78 @@ impl Lifecycle {
                     Ok(()) => report.instances_ended += 1,
                     Err(LifecycleError::Repository(e)) => return Err(e.into()),
                     Err(_) => report.lost_races += 1,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the instance of the period in progress, or ends the
+    /// recurrence when its range is over. Scope and reviewers are resolved
+    /// now; a reviewer or group that is gone leaves that part empty rather
+    /// than keep the review from starting.
+    async fn start_due(
+        &self,
+        definition: Definition,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<(), LifecycleError> {
+        // Read after another pass started this period: its next start is
+        // later, or there is none.
+        let Some(expected) = definition.schedule.next_start.filter(|next| *next <= now) else {
+            report.lost_races += 1;
+            return Ok(());
+        };
+        let created = definition.created_date_time.date_naive();
+        let start = match &definition.spec.settings.recurrence {
+            Some(recurrence) => recurrence.due(created, now, definition.schedule.instances_started),
+            None => Start::Now {
+                at: expected,
+                next: None,
+            },
+        };
+        match start {
+            Start::Later(_) => {}
+            Start::Over => match self
+                .lifecycle
+                .end_recurrence(definition.id, expected, now)
+                .await?
+            {
+                StartOutcome::Committed => report.recurrences_ended += 1,
+                StartOutcome::Lost => report.lost_races += 1,
+            },
+            Start::Now { at, next } => {
+                let directory = &*self.directory;
+                let spec = &definition.spec;
+                let (reviewers, fallback) = match spec.stage_plan.stages().first() {
+                    Some(stage) => (&stage.reviewers, &stage.fallback_reviewers),
+                    None => (&spec.reviewers, &spec.fallback_reviewers),
+                };
+                let rules = resolve_rules_leniently(directory, reviewers, fallback).await?;
+                let items = resolve_items_leniently(directory, &spec.scope).await?;
+                let mut started = definition.clone();
+                started.status = ReviewStatus::InProgress;
+                started.last_modified_date_time = at;
+                started.schedule = Schedule {
+                    next_start: next,
+                    instances_started: definition.schedule.instances_started.saturating_add(1),
+                };
+                let review = start_review(started, at, items, rules);
+                let audit = ActionAudit {
+                    at,
+                    actor: system_identity().id,
+                    action: Action::InstanceStarted,
+                    definition_id: definition.id,
+                    instance_id: Some(review.instance.id),
+                    stage_id: review.first_stage.as_ref().map(|s| s.id),
+                };
+                match self
+                    .lifecycle
+                    .start_instance(&review, expected, &audit)
+                    .await?
+                {
+                    StartOutcome::Committed => report.instances_started += 1,
+                    StartOutcome::Lost => report.lost_races += 1,
                 }
             }
         }

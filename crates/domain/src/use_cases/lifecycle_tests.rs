@@ -80,7 +80,13 @@ async fn direct_members(w: &World) -> Vec<PrincipalId> {
 #[tokio::test]
 async fn a_three_stage_review_that_nobody_stops_ends_each_stage_on_schedule() {
     let w = world();
-    let review = w.create.execute(&admin(), spec(3)).await.unwrap();
+    let review = w
+        .create
+        .execute(&admin(), spec(3))
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     let start = review.instance.start_date_time;
 
     w.clock.advance(Duration::days(1));
@@ -145,7 +151,13 @@ async fn items_follow_their_decisions_into_stages_created_on_schedule() {
     let mut plan = spec.stage_plan.stages().to_vec();
     plan[0].decisions_that_will_move_to_next_stage = Some(vec![MoveDecision::Approve]);
     spec.stage_plan = crate::definition::StagePlan::new(plan).unwrap();
-    let review = w.create.execute(&admin(), spec).await.unwrap();
+    let review = w
+        .create
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     // Self-review: ann approves her own access, bob denies his.
     for (who, decision) in [(people[0], Decision::Approve), (people[1], Decision::Deny)] {
         w.decisions
@@ -187,7 +199,13 @@ async fn a_single_stage_review_ends_after_its_duration_with_the_default_decision
     spec.settings.default_decision_enabled = true;
     spec.settings.default_decision = Some(DefaultDecision::Deny);
     spec.settings.auto_apply_decisions_enabled = true;
-    let review = w.create.execute(&admin(), spec).await.unwrap();
+    let review = w
+        .create
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     // ann approves herself; bob and cat do nothing.
     w.decisions
         .record_batch(
@@ -240,7 +258,13 @@ async fn a_recommendation_default_leaves_items_without_one_unreviewed() {
     let mut spec = spec(0);
     spec.settings.default_decision_enabled = true;
     spec.settings.default_decision = Some(DefaultDecision::Recommendation);
-    let review = w.create.execute(&admin(), spec).await.unwrap();
+    let review = w
+        .create
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     w.lifecycle
         .stop_instance(&admin(), review.definition.id, review.instance.id)
         .await
@@ -254,7 +278,13 @@ async fn a_recommendation_default_leaves_items_without_one_unreviewed() {
 #[tokio::test]
 async fn stopping_an_instance_ends_its_stage_without_a_next_one_and_only_once() {
     let w = world();
-    let review = w.create.execute(&admin(), spec(3)).await.unwrap();
+    let review = w
+        .create
+        .execute(&admin(), spec(3))
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
 
     let early = w
         .lifecycle
@@ -323,7 +353,13 @@ async fn stopping_an_instance_ends_its_stage_without_a_next_one_and_only_once() 
 async fn applying_twice_applies_nothing_the_second_time() {
     let w = world();
     let people = members(&w).await;
-    let review = w.create.execute(&admin(), spec(0)).await.unwrap();
+    let review = w
+        .create
+        .execute(&admin(), spec(0))
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     w.decisions
         .record_batch(
             &person(people[1]),
@@ -361,7 +397,13 @@ async fn applying_twice_applies_nothing_the_second_time() {
 #[tokio::test]
 async fn stopping_a_definition_ends_its_instance_and_a_second_stop_is_refused() {
     let w = world();
-    let review = w.create.execute(&admin(), spec(2)).await.unwrap();
+    let review = w
+        .create
+        .execute(&admin(), spec(2))
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     w.lifecycle
         .stop_definition(&admin(), review.definition.id)
         .await
@@ -381,7 +423,13 @@ async fn stopping_a_definition_ends_its_instance_and_a_second_stop_is_refused() 
 #[tokio::test]
 async fn lifecycle_actions_need_a_write_role_and_check_the_path_first() {
     let w = world();
-    let review = w.create.execute(&admin(), spec(0)).await.unwrap();
+    let review = w
+        .create
+        .execute(&admin(), spec(0))
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     let stranger = person(PrincipalId::new_random());
     assert!(matches!(
         w.lifecycle
@@ -410,7 +458,13 @@ async fn lifecycle_actions_need_a_write_role_and_check_the_path_first() {
 #[tokio::test]
 async fn the_test_clock_moves_only_forward_and_runs_what_falls_due() {
     let w = world();
-    let review = w.create.execute(&admin(), spec(1)).await.unwrap();
+    let review = w
+        .create
+        .execute(&admin(), spec(1))
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     let before = w.lifecycle.clock(&admin()).await.unwrap();
     for backwards in [Duration::zero(), Duration::seconds(-1)] {
         assert!(matches!(
@@ -457,7 +511,13 @@ async fn on_schedule_a_next_stage_whose_reviewers_are_gone_still_starts() {
     let gone = user(&w, "gone").await;
     plan[1].reviewers = vec![scope(format!("/users/{gone}"))];
     spec.stage_plan = crate::definition::StagePlan::new(plan).unwrap();
-    let review = w.create.execute(&admin(), spec).await.unwrap();
+    let review = w
+        .create
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     w.repo.forget_user(gone);
 
     w.clock.advance(Duration::days(2));
@@ -466,4 +526,151 @@ async fn on_schedule_a_next_stage_whose_reviewers_are_gone_still_starts() {
     let stages = stages(&w, &review).await;
     assert_eq!(stages.len(), 2);
     assert_eq!(stages[1].status(), ReviewStatus::InProgress);
+}
+
+fn weekly_numbered(start: chrono::NaiveDate, occurrences: u32) -> crate::definition::Recurrence {
+    use crate::schedule::{Pattern, PatternKind, Range, RangeKind};
+    crate::definition::Recurrence::new(
+        Some(Pattern {
+            kind: PatternKind::Weekly,
+            interval: 1,
+            day_of_month: None,
+        }),
+        Range {
+            kind: RangeKind::Numbered,
+            start_date: Some(start),
+            end_date: None,
+            number_of_occurrences: Some(occurrences),
+            recurrence_time_zone: None,
+        },
+    )
+    .unwrap()
+}
+
+async fn instances(
+    w: &World,
+    definition: crate::ids::DefinitionId,
+) -> Vec<crate::instance::Instance> {
+    w.read
+        .instances(&admin(), definition, ListQuery::default())
+        .await
+        .unwrap()
+        .items
+}
+
+#[tokio::test]
+async fn a_weekly_review_of_three_occurrences_runs_three_instances_then_completes() {
+    let w = world();
+    let mut spec = spec(0);
+    spec.settings.instance_duration_in_days = DurationInDays::new(3).unwrap();
+    spec.settings.recurrence = Some(weekly_numbered(w.clock.now().date_naive(), 3));
+    let created = w.create.execute(&admin(), spec).await.unwrap();
+    let definition = created.definition().id;
+    assert_eq!(instances(&w, definition).await.len(), 1);
+
+    for week in 1..=5 {
+        w.clock.advance(Duration::days(7));
+        w.lifecycle.run_due(Claim::All).await.unwrap();
+        let expected = week.min(2) + 1;
+        assert_eq!(
+            instances(&w, definition).await.len(),
+            expected,
+            "week {week}"
+        );
+    }
+    let all = instances(&w, definition).await;
+    assert!(all.iter().all(|i| i.status() == ReviewStatus::Completed));
+    // Each later instance starts at midnight of its week's start day.
+    let start = all[0].start_date_time.date_naive();
+    for (n, instance) in all.iter().enumerate().skip(1) {
+        assert_eq!(
+            instance.start_date_time,
+            (start + Duration::days(7 * n as i64))
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+        );
+        assert_eq!(
+            instance.end_date_time - instance.start_date_time,
+            Duration::days(3)
+        );
+    }
+    let definition = w.read.definition(&admin(), definition).await.unwrap();
+    assert_eq!(definition.status, ReviewStatus::Completed);
+    assert_eq!(definition.schedule.next_start, None);
+}
+
+#[tokio::test]
+async fn a_definition_starting_in_ten_days_has_no_instance_until_then_and_resolves_its_scope_then()
+{
+    let w = world();
+    let early = members(&w).await;
+    let mut spec = spec(2);
+    let start = w.clock.now().date_naive() + Duration::days(10);
+    spec.settings.recurrence = Some(weekly_numbered(start, 1));
+    let created = w.create.execute(&admin(), spec).await.unwrap();
+    let definition = created.definition().id;
+    assert_eq!(created.definition().status, ReviewStatus::NotStarted);
+
+    w.clock.advance(Duration::days(9));
+    w.lifecycle.run_due(Claim::All).await.unwrap();
+    assert!(instances(&w, definition).await.is_empty());
+
+    let late = user(&w, "late").await;
+    member(&w, w.group, late).await;
+    w.clock.advance(Duration::days(1));
+    let report = w.lifecycle.run_due(Claim::All).await.unwrap();
+    assert_eq!(report.instances_started, 1);
+    let instances = instances(&w, definition).await;
+    assert_eq!(instances.len(), 1);
+    assert_eq!(
+        instances[0].start_date_time,
+        start.and_hms_opt(0, 0, 0).unwrap().and_utc()
+    );
+    let review = StartedReview {
+        definition: w.read.definition(&admin(), definition).await.unwrap(),
+        instance: instances[0].clone(),
+        first_stage: None,
+        items: vec![],
+        first_reviewers: Default::default(),
+    };
+    assert_eq!(state(&w, &review).await.0, ReviewStatus::InProgress);
+    let mut people: Vec<_> = items(&w, &review)
+        .await
+        .iter()
+        .map(|i| i.principal.id)
+        .collect();
+    people.sort();
+    let mut expected = early;
+    expected.push(late);
+    expected.sort();
+    assert_eq!(people, expected, "the scope is resolved at the start");
+    let stages = stages(&w, &review).await;
+    assert_eq!(stages.len(), 1, "its first stage started with it");
+}
+
+#[tokio::test]
+async fn stopping_a_definition_before_its_start_ends_it_without_any_instance() {
+    let w = world();
+    let mut spec = spec(1);
+    spec.settings.recurrence = Some(weekly_numbered(
+        w.clock.now().date_naive() + Duration::days(3),
+        2,
+    ));
+    let definition = w
+        .create
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .definition()
+        .id;
+    w.lifecycle
+        .stop_definition(&admin(), definition)
+        .await
+        .unwrap();
+    w.clock.advance(Duration::days(30));
+    w.lifecycle.run_due(Claim::All).await.unwrap();
+    assert!(instances(&w, definition).await.is_empty());
+    let definition = w.read.definition(&admin(), definition).await.unwrap();
+    assert_eq!(definition.status, ReviewStatus::Completed);
 }

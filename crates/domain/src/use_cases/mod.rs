@@ -10,7 +10,7 @@ mod read;
 mod reviewers;
 mod stop_stage;
 
-pub use create_definition::{CreateDefinition, CreateDefinitionError, ReviewerField};
+pub use create_definition::{CreateDefinition, CreateDefinitionError, Created, ReviewerField};
 pub use decisions::{DecisionError, DecisionTarget, Decisions, NewReview};
 pub use directory::{DirectoryError, ManageDirectory, NewGroup, NewUser};
 pub use lifecycle::{Lifecycle, LifecycleError, PassReport};

@@ -130,3 +130,34 @@ pub(crate) async fn resolve_items(
         })
         .collect())
 }
+
+/// [`resolve_rules`] for a phase that starts on schedule: a reviewer query
+/// that no longer resolves leaves the phase without those reviewers
+/// instead of failing.
+pub(crate) async fn resolve_rules_leniently(
+    directory: &dyn DirectoryRepository,
+    reviewers: &[QueryScope],
+    fallback: &[QueryScope],
+) -> Result<ReviewerRules, RepositoryError> {
+    match resolve_rules(directory, reviewers, fallback).await {
+        Ok(rules) => Ok(rules),
+        Err(ResolveError::Repository(e)) => Err(e),
+        Err(ResolveError::Unsupported { .. } | ResolveError::NotFound { .. }) => {
+            Ok(ReviewerRules::default())
+        }
+    }
+}
+
+/// [`resolve_items`] for an instance that starts on schedule: a scope
+/// whose group is gone has nobody to review. The items are made for a
+/// placeholder instance; the caller moves them to the one that starts.
+pub(crate) async fn resolve_items_leniently(
+    directory: &dyn DirectoryRepository,
+    scope: &QueryScope,
+) -> Result<Vec<DecisionItem>, RepositoryError> {
+    match resolve_items(directory, scope, InstanceId::new_random()).await {
+        Ok(items) => Ok(items),
+        Err(ScopeError::Repository(e)) => Err(e),
+        Err(ScopeError::Unsupported | ScopeError::GroupNotFound(_)) => Ok(Vec::new()),
+    }
+}

@@ -130,7 +130,13 @@ pub(super) fn spec(stages: usize) -> NewDefinition {
 }
 
 async fn started(world: &World, actor: &Actor, stages: usize) -> StartedReview {
-    world.create.execute(actor, spec(stages)).await.unwrap()
+    world
+        .create
+        .execute(actor, spec(stages))
+        .await
+        .unwrap()
+        .started()
+        .unwrap()
 }
 
 async fn stages_of(world: &World, review: &StartedReview) -> Vec<crate::stage::Stage> {
@@ -175,7 +181,13 @@ async fn a_review_without_stages_lasts_its_instance_duration_and_has_no_stages()
     let w = world();
     let mut spec = spec(0);
     spec.settings.instance_duration_in_days = DurationInDays::new(5).unwrap();
-    let review = w.create.execute(&admin(), spec).await.unwrap();
+    let review = w
+        .create
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     assert_eq!(review.first_stage, None);
     assert_eq!(
         review.instance.end_date_time - review.instance.start_date_time,
@@ -267,15 +279,14 @@ async fn stopping_each_stage_in_turn_completes_the_instance_and_definition_after
 async fn a_recurring_definition_stays_in_progress_when_its_instance_completes() {
     let w = world();
     let mut spec = spec(1);
-    spec.settings.recurrence = Some(Recurrence {
-        pattern_type: Some("weekly".into()),
-        pattern_interval: Some(1),
-        range_type: Some("noEnd".into()),
-        start_date: Some(w.clock.now().date_naive()),
-        end_date: None,
-        number_of_occurrences: None,
-    });
-    let review = w.create.execute(&admin(), spec).await.unwrap();
+    spec.settings.recurrence = Some(weekly(w.clock.now().date_naive()));
+    let review = w
+        .create
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     let transition = w
         .stop
         .execute(
@@ -425,27 +436,74 @@ async fn creating_needs_a_write_role_or_an_application() {
     ));
 }
 
+pub(super) fn weekly(start_date: NaiveDate) -> Recurrence {
+    Recurrence::new(
+        Some(crate::schedule::Pattern {
+            kind: crate::schedule::PatternKind::Weekly,
+            interval: 1,
+            day_of_month: None,
+        }),
+        crate::schedule::Range {
+            kind: crate::schedule::RangeKind::NoEnd,
+            start_date: Some(start_date),
+            end_date: None,
+            number_of_occurrences: None,
+            recurrence_time_zone: None,
+        },
+    )
+    .unwrap()
+}
+
 #[tokio::test]
-async fn a_start_date_in_the_future_is_refused_today_is_accepted() {
+async fn a_start_date_in_the_future_waits_not_started_and_today_starts_at_once() {
     let w = world();
     let today = w.clock.now().date_naive();
-    let recurrence = |start_date: NaiveDate| Recurrence {
-        pattern_type: Some("weekly".into()),
-        pattern_interval: Some(1),
-        range_type: Some("noEnd".into()),
-        start_date: Some(start_date),
-        end_date: None,
-        number_of_occurrences: None,
-    };
     let mut future = spec(1);
-    future.settings.recurrence = Some(recurrence(today + Duration::days(1)));
-    assert!(matches!(
-        w.create.execute(&admin(), future).await,
-        Err(CreateDefinitionError::ScheduledStart { start_date }) if start_date == today + Duration::days(1)
-    ));
+    future.settings.recurrence = Some(weekly(today + Duration::days(1)));
+    let created = w.create.execute(&admin(), future).await.unwrap();
+    let definition = created.definition().clone();
+    assert_eq!(definition.status, ReviewStatus::NotStarted);
+    assert_eq!(
+        definition.schedule.next_start.map(|t| t.date_naive()),
+        Some(today + Duration::days(1))
+    );
+    assert_eq!(created.started(), None);
+    let instances = w
+        .read
+        .instances(&admin(), definition.id, ListQuery::default())
+        .await
+        .unwrap();
+    assert!(instances.items.is_empty());
+
     let mut now = spec(1);
-    now.settings.recurrence = Some(recurrence(today));
-    assert!(w.create.execute(&admin(), now).await.is_ok());
+    now.settings.recurrence = Some(weekly(today));
+    let created = w.create.execute(&admin(), now).await.unwrap();
+    assert_eq!(created.definition().status, ReviewStatus::InProgress);
+    assert!(created.started().is_some());
+}
+
+#[tokio::test]
+async fn an_instance_longer_than_one_recurrence_period_is_refused() {
+    let w = world();
+    let today = w.clock.now().date_naive();
+    // Three stages of 2, 3 and 4 days do not fit in a week.
+    let mut staged = spec(3);
+    staged.settings.recurrence = Some(weekly(today));
+    assert!(matches!(
+        w.create.execute(&admin(), staged).await,
+        Err(CreateDefinitionError::InstanceLongerThanPeriod {
+            days: 9,
+            period_days: 7,
+            staged: true
+        })
+    ));
+    let mut single = spec(0);
+    single.settings.instance_duration_in_days = DurationInDays::new(8).unwrap();
+    single.settings.recurrence = Some(weekly(today));
+    assert!(matches!(
+        w.create.execute(&admin(), single).await,
+        Err(CreateDefinitionError::InstanceLongerThanPeriod { staged: false, .. })
+    ));
 }
 
 #[tokio::test]

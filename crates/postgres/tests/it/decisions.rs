@@ -191,7 +191,12 @@ async fn two_stage(db: &Db, moving: Option<Vec<MoveDecision>>, by: PrincipalId) 
     stages[0].reviewers = vec![scope(&format!("/users/{by}"))];
     spec.stage_plan = StagePlan::new(stages).unwrap();
     spec.settings.recurrence = None;
-    db.create().execute(&admin(), spec).await.unwrap()
+    db.create()
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .started()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -323,7 +328,13 @@ async fn the_reviewer_filter_sql_agrees_with_the_domain_rule() {
         let mut spec = spec(0);
         spec.reviewers = reviewers;
         spec.fallback_reviewers = fallback_reviewers;
-        let review = db.create().execute(&admin(), spec).await.unwrap();
+        let review = db
+            .create()
+            .execute(&admin(), spec)
+            .await
+            .unwrap()
+            .started()
+            .unwrap();
         let phase = Phase::Instance(review.instance.id);
         let rules: ReviewerRules = db.repo.rules(phase).await.unwrap().unwrap();
         let sorted = |mut r: ReviewerRules| {

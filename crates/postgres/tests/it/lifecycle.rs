@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use access_reviews_domain::actor::Actor;
 use access_reviews_domain::decision::{Decision, DecisionItem};
-use access_reviews_domain::definition::{NewDefinition, StagePlan};
+use access_reviews_domain::definition::{NewDefinition, Recurrence, StagePlan};
 use access_reviews_domain::directory::{Group, Relation, User};
 use access_reviews_domain::ids::PrincipalId;
 use access_reviews_domain::lifecycle::{ApplyResult, DefaultDecision, SYSTEM_NAME};
@@ -15,6 +15,7 @@ use access_reviews_domain::ports::{
     StartedReview,
 };
 use access_reviews_domain::query::PageRequest;
+use access_reviews_domain::schedule::{Pattern, PatternKind, Range, RangeKind};
 use access_reviews_domain::use_cases::{DecisionTarget, NewReview, PassReport};
 use access_reviews_postgres::PgTestClock;
 use chrono::Duration;
@@ -128,7 +129,12 @@ fn sorted(mut ids: Vec<PrincipalId>) -> Vec<PrincipalId> {
 async fn two_schedulers_claiming_200_due_stages_end_each_exactly_once() {
     let db = Db::new().await;
     for _ in 0..200 {
-        db.create().execute(&admin(), spec(3)).await.unwrap();
+        db.create()
+            .execute(&admin(), spec(3))
+            .await
+            .unwrap()
+            .started()
+            .unwrap();
     }
     // Stages last one, two and three days. Each round makes one stage of
     // every review due; two schedulers race for them, first sharing the
@@ -179,7 +185,12 @@ async fn two_schedulers_claiming_200_due_stages_end_each_exactly_once() {
 async fn a_scheduler_pass_over_1000_due_stages() {
     let db = Db::new().await;
     for _ in 0..1000 {
-        db.create().execute(&admin(), spec(2)).await.unwrap();
+        db.create()
+            .execute(&admin(), spec(2))
+            .await
+            .unwrap()
+            .started()
+            .unwrap();
     }
     db.clock.advance(Duration::hours(36));
     let started = Instant::now();
@@ -197,7 +208,14 @@ async fn a_person_stopping_a_due_stage_while_the_scheduler_ends_it_makes_one_tra
     let db = Db::new().await;
     let mut reviews = Vec::new();
     for _ in 0..20 {
-        reviews.push(db.create().execute(&admin(), spec(2)).await.unwrap());
+        reviews.push(
+            db.create()
+                .execute(&admin(), spec(2))
+                .await
+                .unwrap()
+                .started()
+                .unwrap(),
+        );
     }
     db.clock.advance(Duration::hours(36));
 
@@ -256,7 +274,13 @@ async fn applying_removes_exactly_the_denied_direct_memberships_once() {
     let through_nested = member_of(&db, nested, "through-nested").await;
     let gone = member_of(&db, group, "gone").await;
     let bystander = member_of(&db, nested, "bystander").await;
-    let review = db.create().execute(&admin(), self_review(0)).await.unwrap();
+    let review = db
+        .create()
+        .execute(&admin(), self_review(0))
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     decide(&db, &review, denied, Decision::Deny).await;
     decide(&db, &review, approved, Decision::Approve).await;
     decide(&db, &review, through_nested, Decision::Deny).await;
@@ -331,7 +355,13 @@ async fn a_stage_ending_on_schedule_records_the_default_decision_and_applies_it(
     spec.settings.default_decision_enabled = true;
     spec.settings.default_decision = Some(DefaultDecision::Deny);
     spec.settings.auto_apply_decisions_enabled = true;
-    let review = db.create().execute(&admin(), spec).await.unwrap();
+    let review = db
+        .create()
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     decide(&db, &review, approved, Decision::Approve).await;
 
     db.clock.advance(Duration::days(2));
@@ -383,4 +413,85 @@ async fn every_replica_reads_the_same_test_clock_and_it_never_goes_back() {
         "the store refuses a clock before real time"
     );
     assert!(Clock::now(&two).await.unwrap() >= seen);
+}
+
+#[tokio::test]
+async fn two_schedulers_racing_for_due_starts_start_one_instance_per_period() {
+    let db = Db::new().await;
+    member_of(&db, group_id(), "ann").await;
+    let start = db.clock.now().date_naive() + Duration::days(2);
+    let mut definitions = Vec::new();
+    for _ in 0..20 {
+        let mut spec = self_review(1);
+        spec.settings.recurrence = Some(
+            Recurrence::new(
+                Some(Pattern {
+                    kind: PatternKind::Weekly,
+                    interval: 1,
+                    day_of_month: None,
+                }),
+                Range {
+                    kind: RangeKind::Numbered,
+                    start_date: Some(start),
+                    end_date: None,
+                    number_of_occurrences: Some(2),
+                    recurrence_time_zone: None,
+                },
+            )
+            .unwrap(),
+        );
+        let created = db.create().execute(&admin(), spec).await.unwrap();
+        assert!(created.clone().started().is_none());
+        definitions.push(created.definition().id);
+    }
+    assert_eq!(
+        db.count("SELECT count(*) FROM access_review_definitions WHERE status = 'NotStarted'")
+            .await,
+        20
+    );
+
+    for (round, claim) in [(1, Claim::All), (2, Claim::Lease)] {
+        db.clock.advance(Duration::days(7));
+        let (one, two) = (db.lifecycle(), db.lifecycle());
+        let (a, b) = tokio::join!(one.run_due(claim), two.run_due(claim));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.instances_started + b.instances_started, 20, "{a:?} {b:?}");
+        assert_eq!(
+            db.count("SELECT count(*) FROM access_review_instances")
+                .await,
+            20 * round
+        );
+        assert_eq!(
+            db.count("SELECT count(*) FROM access_review_stages").await,
+            20 * round,
+            "each instance started with its first stage"
+        );
+        assert_eq!(
+            db.count("SELECT count(*) FROM decision_items").await,
+            20 * round,
+            "the scope was resolved at each start"
+        );
+        assert_eq!(
+            db.count(
+                "SELECT count(*) FROM access_review_audit WHERE action = 'instanceStarted' \
+                 AND actor_id = '00000000-0000-0000-0000-000000000000'"
+            )
+            .await,
+            20 * round
+        );
+    }
+    // The second of two occurrences ends the recurrence: its instance's
+    // end completes the definition.
+    assert_eq!(
+        db.count("SELECT count(*) FROM access_review_definitions WHERE next_instance_at IS NULL")
+            .await,
+        20
+    );
+    db.clock.advance(Duration::days(7));
+    db.lifecycle().run_due(Claim::All).await.unwrap();
+    assert_eq!(
+        db.count("SELECT count(*) FROM access_review_definitions WHERE status = 'Completed'")
+            .await,
+        20
+    );
 }

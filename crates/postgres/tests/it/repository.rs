@@ -13,6 +13,7 @@ use access_reviews_domain::ports::{
     StopOutcome,
 };
 use access_reviews_domain::query::{ListQuery, PageRequest};
+use access_reviews_domain::schedule::{Pattern, PatternKind, Range, RangeKind};
 use access_reviews_domain::stage::{Stage, StageNotInProgress};
 use access_reviews_domain::status::ReviewStatus;
 use access_reviews_domain::stop::StopTransition;
@@ -142,21 +143,35 @@ pub(crate) fn spec(stages: usize) -> NewDefinition {
         settings: ScheduleSettings {
             justification_required_on_approval: true,
             default_decision: Some(access_reviews_domain::lifecycle::DefaultDecision::Deny),
-            recurrence: Some(Recurrence {
-                pattern_type: Some("weekly".into()),
-                pattern_interval: Some(1),
-                range_type: Some("noEnd".into()),
-                start_date: NaiveDate::from_ymd_opt(2026, 11, 1),
-                end_date: None,
-                number_of_occurrences: Some(0),
-            }),
+            recurrence: Some(
+                Recurrence::new(
+                    Some(Pattern {
+                        kind: PatternKind::Weekly,
+                        interval: 1,
+                        day_of_month: None,
+                    }),
+                    Range {
+                        kind: RangeKind::NoEnd,
+                        start_date: NaiveDate::from_ymd_opt(2026, 11, 1),
+                        end_date: None,
+                        number_of_occurrences: None,
+                        recurrence_time_zone: Some("UTC".into()),
+                    },
+                )
+                .unwrap(),
+            ),
             ..ScheduleSettings::default()
         },
     }
 }
 
 async fn started(db: &Db, stages: usize) -> StartedReview {
-    db.create().execute(&admin(), spec(stages)).await.unwrap()
+    db.create()
+        .execute(&admin(), spec(stages))
+        .await
+        .unwrap()
+        .started()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -331,7 +346,13 @@ async fn stopping_the_last_stage_of_a_one_off_review_completes_its_definition() 
     let db = Db::new().await;
     let mut spec = spec(1);
     spec.settings.recurrence = None;
-    let review = db.create().execute(&admin(), spec).await.unwrap();
+    let review = db
+        .create()
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
     db.stop()
         .execute(
             &admin(),

@@ -2,6 +2,8 @@
 //! container, called over HTTP as a Graph client would.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod lifecycle;
+
 use std::collections::HashMap;
 use std::process::Command;
 
@@ -35,13 +37,21 @@ struct TestApp {
     base: String,
     client: reqwest::Client,
     auth: AuthConfig,
+    database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
 async fn spawn_app() -> TestApp {
     let database_url = access_reviews_test_support::fresh_database().await;
-    let env = settings(&database_url);
+    spawn_on(&database_url, &[]).await
+}
+
+/// A server on `database_url` with settings added to (or replacing) the
+/// usual ones; several may share a database, as replicas do.
+async fn spawn_on(database_url: &str, extra: &[(&'static str, &str)]) -> TestApp {
+    let mut env = settings(database_url);
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let lookup = |name: &str| env.get(name).cloned();
     let config = ServeConfig::from_env(&lookup).unwrap();
     let app = Application::build(&config, true).await.unwrap();
@@ -54,6 +64,7 @@ async fn spawn_app() -> TestApp {
         base: format!("http://{address}"),
         client: reqwest::Client::new(),
         auth: config.auth,
+        database_url: database_url.to_owned(),
         shutdown: Some(tx),
         server: Some(server),
     }
