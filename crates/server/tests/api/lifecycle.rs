@@ -308,26 +308,93 @@ async fn instance_stop_and_apply_refuse_the_wrong_state_with_409() {
     assert_eq!(app.members_of(&team).await, vec![people[0].clone()]);
 }
 
-/// Two replicas with their schedulers on, over one database: the clock is
-/// moved past 50 stage ends through both at once while both background
-/// schedulers run; each stage ends exactly once.
+/// A replica as an operator runs it: the `access-reviews serve` binary,
+/// stopped when dropped.
+struct Replica {
+    child: std::process::Child,
+    app: TestApp,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the binary on a free port; ready once its `listening` log line
+/// names the address (the socket is bound by then).
+async fn replica(database_url: &str, extra: &[(&'static str, &str)]) -> Replica {
+    use std::io::BufRead;
+
+    let mut env = settings(database_url);
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    env.insert("LOG_FORMAT", "json".into());
+    env.insert("RUST_LOG", "info".into());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_access-reviews"))
+        .arg("serve")
+        .envs(&env)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (address_tx, address_rx) = std::sync::mpsc::channel();
+    // Reads the log to its end, so the pipe never fills.
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if entry["fields"]["message"] == "listening" {
+                let _ = address_tx.send(entry["fields"]["address"].as_str().unwrap().to_owned());
+            }
+        }
+    });
+    let address = tokio::task::spawn_blocking(move || {
+        address_rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the replica logs its address")
+    })
+    .await
+    .unwrap();
+    let lookup = |name: &str| env.get(name).cloned();
+    Replica {
+        child,
+        app: TestApp {
+            base: format!("http://{address}"),
+            client: reqwest::Client::new(),
+            auth: AuthConfig::from_env(&lookup).unwrap(),
+            shutdown: None,
+            server: None,
+        },
+    }
+}
+
+/// Two server processes with their schedulers on, over one database: the
+/// clock is moved past 50 stage ends through both at once while both
+/// background schedulers run; each stage ends exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_servers_on_one_database_end_each_of_50_due_stages_exactly_once() {
+async fn two_server_processes_on_one_database_end_each_of_50_due_stages_exactly_once() {
     let database_url = access_reviews_test_support::fresh_database().await;
-    let replica = [
+    let settings = [
         ("CLOCK_CONTROL", "enabled"),
         ("SCHEDULER", "enabled"),
         ("SCHEDULER_INTERVAL_SECONDS", "1"),
     ];
-    let one = spawn_on(&database_url, &replica).await;
-    let two = spawn_on(&database_url, &replica).await;
+    let first = replica(&database_url, &settings).await;
+    let second = replica(&database_url, &settings).await;
+    let (one, two) = (&first.app, &second.app);
     let (team, _) = one.team(&["ann"]).await;
     let stage = |id: &str, depends: Value| {
         json!({"stageId": id, "dependsOn": depends, "durationInDays": 1,
                "recommendationsEnabled": false, "reviewers": []})
     };
     for n in 0..50 {
-        let replica = if n % 2 == 0 { &one } else { &two };
+        let replica = if n % 2 == 0 { one } else { two };
         replica
             .define(
                 json!({"displayName": format!("Review {n}"), "scope": scope(&team),
@@ -338,11 +405,9 @@ async fn two_servers_on_one_database_end_each_of_50_due_stages_exactly_once() {
 
     let (a, b) = tokio::join!(one.advance("PT25H"), two.advance("PT1S"));
     assert!(a["now"].is_string() && b["now"].is_string());
-    // Whichever move came last answered after every due stage ended.
-    let (_, clock) = one.get(CLOCK).await;
-    assert!(clock["now"].as_str() >= a["now"].as_str());
-
-    let pool = sqlx::PgPool::connect(&one.database_url).await.unwrap();
+    // Both moves have answered: everything due at the later time has
+    // committed, whichever replica's pass (or background scheduler) did it.
+    let pool = sqlx::PgPool::connect(&database_url).await.unwrap();
     let count = |sql: &'static str| {
         let pool = pool.clone();
         async move {
@@ -352,14 +417,12 @@ async fn two_servers_on_one_database_end_each_of_50_due_stages_exactly_once() {
                 .unwrap()
         }
     };
-    let settle = one.advance("PT1S").await;
-    assert!(settle["now"].is_string());
     assert_eq!(
         count("SELECT count(*) FROM access_review_stages WHERE stage_key = '1' AND status = 'Completed'").await,
         50
     );
     assert_eq!(
-        count("SELECT count(*) FROM access_review_stages WHERE stage_key = '2'").await,
+        count("SELECT count(*) FROM access_review_stages WHERE stage_key = '2' AND status = 'InProgress'").await,
         50
     );
     assert_eq!(

@@ -37,7 +37,6 @@ struct TestApp {
     base: String,
     client: reqwest::Client,
     auth: AuthConfig,
-    database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -64,7 +63,6 @@ async fn spawn_on(database_url: &str, extra: &[(&'static str, &str)]) -> TestApp
         base: format!("http://{address}"),
         client: reqwest::Client::new(),
         auth: config.auth,
-        database_url: database_url.to_owned(),
         shutdown: Some(tx),
         server: Some(server),
     }
