@@ -112,6 +112,32 @@ struct Scheduler {
     every: Duration,
 }
 
+/// Counts a pass's transitions (`scheduler_transitions_total` by kind)
+/// and logs a pass that did something.
+fn record(report: PassReport) {
+    let kinds = [
+        ("stage_ended", report.stages_ended),
+        ("instance_ended", report.instances_ended),
+        ("instance_started", report.instances_started),
+        ("recurrence_ended", report.recurrences_ended),
+        ("lost_race", report.lost_races),
+    ];
+    for (kind, count) in kinds {
+        metrics::counter!("scheduler_transitions_total", "kind" => kind)
+            .increment(u64::from(count));
+    }
+    if report != PassReport::default() {
+        tracing::info!(
+            stages_ended = report.stages_ended,
+            instances_ended = report.instances_ended,
+            instances_started = report.instances_started,
+            recurrences_ended = report.recurrences_ended,
+            lost_races = report.lost_races,
+            "scheduler pass"
+        );
+    }
+}
+
 impl Scheduler {
     async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut ticks = tokio::time::interval(self.every);
@@ -125,14 +151,15 @@ impl Scheduler {
             // transition is its own transaction.
             tokio::select! {
                 result = self.use_cases.lifecycle.run_due(Claim::Lease) => match result {
-                    Ok(report) if report == PassReport::default() => {}
-                    Ok(report) => tracing::info!(
-                        stages_ended = report.stages_ended,
-                        instances_ended = report.instances_ended,
-                        lost_races = report.lost_races,
-                        "scheduler pass"
-                    ),
-                    Err(error) => tracing::warn!(error = %error, cause = ?std::error::Error::source(&error), "scheduler pass failed; retrying at the next tick"),
+                    Ok(report) => record(report),
+                    Err(error) => {
+                        metrics::counter!("scheduler_pass_failures_total").increment(1);
+                        tracing::warn!(
+                            error = %error,
+                            cause = ?std::error::Error::source(&error),
+                            "scheduler pass failed; retrying at the next tick"
+                        );
+                    }
                 },
                 _ = stop.changed() => return,
             }
