@@ -88,14 +88,17 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new();
     for mine in MINE {
         router = router
-            .route(&format!("{instance}/stages/{mine}"), get(stages::my_stages))
+            .route(
+                &format!("{instance}/stages/{mine}"),
+                get(stages::list_stages),
+            )
             .route(
                 &format!("{instance}/decisions/{mine}"),
-                get(decisions::my_instance_decisions),
+                get(decisions::list_instance_decisions),
             )
             .route(
                 &format!("{stage}/decisions/{mine}"),
-                get(decisions::my_stage_decisions),
+                get(decisions::list_stage_decisions),
             );
     }
     router

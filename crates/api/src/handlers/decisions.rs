@@ -1,18 +1,20 @@
 //! Decision items: `P/decisions…` and `P/stages/{id}/decisions…`, the
-//! batch and reset actions.
+//! batch and reset actions. The instance path acts on the stage in
+//! progress; each handler pair shares its body through [`Parent`].
 
-use access_reviews_domain::ids::{DefinitionId, InstanceId, StageId};
+use access_reviews_domain::ids::{DecisionItemId, DefinitionId, InstanceId, StageId};
 use access_reviews_domain::ports::DecisionQuery;
 use access_reviews_domain::use_cases::DecisionTarget;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, Uri};
 use serde_json::Value;
 
-use super::{decision_item_id, definition_id, instance_id, listing, options, stage_id};
+use super::paths::{InstanceItemPath, InstancePath, ReviewerFilter, StageItemPath, StagePath};
+use super::{listing, options};
 use crate::AppState;
-use crate::auth::{Caller, Permission};
+use crate::auth::{Reader, Writer};
 use crate::error::ApiError;
 use crate::odata::{self, EntityOptions, Filterable, ServiceRoot};
 use crate::wire::decisions::{BatchBody, DECISION_PROPERTIES, DecisionItemDto, RecordBody};
@@ -25,15 +27,49 @@ struct Parent {
     stage: Option<StageId>,
 }
 
-impl Parent {
-    fn parse(definition: &str, instance: &str, stage: Option<&str>) -> Result<Self, ApiError> {
-        Ok(Self {
-            definition: definition_id(definition)?,
-            instance: instance_id(instance)?,
-            stage: stage.map(stage_id).transpose()?,
-        })
+impl From<InstancePath> for Parent {
+    fn from(path: InstancePath) -> Self {
+        Self {
+            definition: path.definition,
+            instance: path.instance,
+            stage: None,
+        }
     }
+}
 
+impl From<StagePath> for Parent {
+    fn from(path: StagePath) -> Self {
+        Self {
+            definition: path.definition,
+            instance: path.instance,
+            stage: Some(path.stage),
+        }
+    }
+}
+
+impl From<InstanceItemPath> for (Parent, DecisionItemId) {
+    fn from(path: InstanceItemPath) -> Self {
+        let parent = Parent {
+            definition: path.definition,
+            instance: path.instance,
+            stage: None,
+        };
+        (parent, path.item)
+    }
+}
+
+impl From<StageItemPath> for (Parent, DecisionItemId) {
+    fn from(path: StageItemPath) -> Self {
+        let parent = Parent {
+            definition: path.definition,
+            instance: path.instance,
+            stage: Some(path.stage),
+        };
+        (parent, path.item)
+    }
+}
+
+impl Parent {
     fn context(&self) -> String {
         let instance = format!(
             "identityGovernance/accessReviews/definitions('{}')/instances('{}')",
@@ -51,21 +87,13 @@ impl Parent {
     }
 }
 
-type InstancePath = Path<(String, String)>;
-type StagePath = Path<(String, String, String)>;
-type InstanceItemPath = Path<(String, String, String)>;
-type StageItemPath = Path<(String, String, String, String)>;
-
 async fn list(
-    caller: Caller,
-    listing_parts: (ServiceRoot, Uri, RawQuery),
-    state: AppState,
-    parent: Result<Parent, ApiError>,
+    caller: Reader,
+    parent: Parent,
     mine: bool,
+    (root, uri, query): (ServiceRoot, Uri, RawQuery),
+    state: AppState,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = caller.require(Permission::AccessReviewRead)?;
-    let parent = parent?;
-    let (root, uri, query) = listing_parts;
     let listing = listing(
         root.clone(),
         uri,
@@ -82,7 +110,7 @@ async fn list(
         .use_cases
         .decisions
         .list(
-            actor,
+            caller.actor(),
             parent.definition,
             parent.instance,
             parent.stage,
@@ -103,75 +131,45 @@ async fn list(
     Ok(listing.answer(&context, &items, page.has_more))
 }
 
-/// `GET P/decisions`.
+/// `GET P/decisions`, and `P/decisions/filterByCurrentUser(on='reviewer')`.
 pub async fn list_instance_decisions(
-    caller: Caller,
+    caller: Reader,
+    path: InstancePath,
+    ReviewerFilter(mine): ReviewerFilter,
     root: ServiceRoot,
     State(state): State<AppState>,
-    Path((d, i)): InstancePath,
     uri: Uri,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let parent = Parent::parse(&d, &i, None);
-    list(caller, (root, uri, query), state, parent, false).await
+    list(caller, path.into(), mine, (root, uri, query), state).await
 }
 
-/// `GET P/decisions/filterByCurrentUser(on='reviewer')`.
-pub async fn my_instance_decisions(
-    caller: Caller,
-    root: ServiceRoot,
-    State(state): State<AppState>,
-    Path((d, i)): InstancePath,
-    uri: Uri,
-    query: RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    let parent = Parent::parse(&d, &i, None);
-    list(caller, (root, uri, query), state, parent, true).await
-}
-
-/// `GET P/stages/{id}/decisions`.
+/// `GET P/stages/{id}/decisions`, and its `filterByCurrentUser`.
 pub async fn list_stage_decisions(
-    caller: Caller,
+    caller: Reader,
+    path: StagePath,
+    ReviewerFilter(mine): ReviewerFilter,
     root: ServiceRoot,
     State(state): State<AppState>,
-    Path((d, i, s)): StagePath,
     uri: Uri,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let parent = Parent::parse(&d, &i, Some(&s));
-    list(caller, (root, uri, query), state, parent, false).await
-}
-
-/// `GET P/stages/{id}/decisions/filterByCurrentUser(on='reviewer')`.
-pub async fn my_stage_decisions(
-    caller: Caller,
-    root: ServiceRoot,
-    State(state): State<AppState>,
-    Path((d, i, s)): StagePath,
-    uri: Uri,
-    query: RawQuery,
-) -> Result<Json<Value>, ApiError> {
-    let parent = Parent::parse(&d, &i, Some(&s));
-    list(caller, (root, uri, query), state, parent, true).await
+    list(caller, path.into(), mine, (root, uri, query), state).await
 }
 
 async fn get(
-    caller: Caller,
+    caller: Reader,
+    (parent, item): (Parent, DecisionItemId),
     root: ServiceRoot,
     state: AppState,
-    parent: Result<Parent, ApiError>,
-    item: &str,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = caller.require(Permission::AccessReviewRead)?;
-    let parent = parent?;
-    let item = decision_item_id(item)?;
     let options = EntityOptions::parse(&options(query)?, DECISION_PROPERTIES)?;
     let found = state
         .use_cases
         .decisions
         .get(
-            actor,
+            caller.actor(),
             parent.definition,
             parent.instance,
             parent.stage,
@@ -187,44 +185,38 @@ async fn get(
 
 /// `GET P/decisions/{id}`.
 pub async fn get_instance_decision(
-    caller: Caller,
+    caller: Reader,
+    path: InstanceItemPath,
     root: ServiceRoot,
     State(state): State<AppState>,
-    Path((d, i, item)): InstanceItemPath,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let parent = Parent::parse(&d, &i, None);
-    get(caller, root, state, parent, &item, query).await
+    get(caller, path.into(), root, state, query).await
 }
 
 /// `GET P/stages/{id}/decisions/{id}`.
 pub async fn get_stage_decision(
-    caller: Caller,
+    caller: Reader,
+    path: StageItemPath,
     root: ServiceRoot,
     State(state): State<AppState>,
-    Path((d, i, s, item)): StageItemPath,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let parent = Parent::parse(&d, &i, Some(&s));
-    get(caller, root, state, parent, &item, query).await
+    get(caller, path.into(), root, state, query).await
 }
 
 async fn record(
-    caller: Caller,
+    caller: Writer,
+    (parent, item): (Parent, DecisionItemId),
     state: AppState,
-    parent: Result<Parent, ApiError>,
-    item: &str,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let actor = caller.require(Permission::AccessReviewWrite)?;
-    let parent = parent?;
-    let item = decision_item_id(item)?;
     let review = parse_json::<RecordBody>(&body)?.into_domain()?;
     state
         .use_cases
         .decisions
         .record(
-            actor,
+            caller.actor(),
             parent.definition,
             parent.instance,
             parent.target(),
@@ -237,38 +229,36 @@ async fn record(
 
 /// `PATCH P/decisions/{id}`: records on the current stage.
 pub async fn record_instance_decision(
-    caller: Caller,
+    caller: Writer,
+    path: InstanceItemPath,
     State(state): State<AppState>,
-    Path((d, i, item)): InstanceItemPath,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    record(caller, state, Parent::parse(&d, &i, None), &item, body).await
+    record(caller, path.into(), state, body).await
 }
 
 /// `PATCH P/stages/{id}/decisions/{id}`.
 pub async fn record_stage_decision(
-    caller: Caller,
+    caller: Writer,
+    path: StageItemPath,
     State(state): State<AppState>,
-    Path((d, i, s, item)): StageItemPath,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    record(caller, state, Parent::parse(&d, &i, Some(&s)), &item, body).await
+    record(caller, path.into(), state, body).await
 }
 
 async fn batch(
-    caller: Caller,
+    caller: Writer,
+    parent: Parent,
     state: AppState,
-    parent: Result<Parent, ApiError>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let actor = caller.require(Permission::AccessReviewWrite)?;
-    let parent = parent?;
     let (review, principal, resource) = parse_json::<BatchBody>(&body)?.into_domain()?;
     state
         .use_cases
         .decisions
         .record_batch(
-            actor,
+            caller.actor(),
             parent.definition,
             parent.instance,
             parent.target(),
@@ -282,36 +272,34 @@ async fn batch(
 
 /// `POST P/batchRecordDecisions`.
 pub async fn batch_instance(
-    caller: Caller,
+    caller: Writer,
+    path: InstancePath,
     State(state): State<AppState>,
-    Path((d, i)): InstancePath,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    batch(caller, state, Parent::parse(&d, &i, None), body).await
+    batch(caller, path.into(), state, body).await
 }
 
 /// `POST P/stages/{id}/batchRecordDecisions`.
 pub async fn batch_stage(
-    caller: Caller,
+    caller: Writer,
+    path: StagePath,
     State(state): State<AppState>,
-    Path((d, i, s)): StagePath,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    batch(caller, state, Parent::parse(&d, &i, Some(&s)), body).await
+    batch(caller, path.into(), state, body).await
 }
 
 /// `POST P/resetDecisions`.
 pub async fn reset(
-    caller: Caller,
+    caller: Writer,
+    path: InstancePath,
     State(state): State<AppState>,
-    Path((d, i)): InstancePath,
 ) -> Result<StatusCode, ApiError> {
-    let actor = caller.require(Permission::AccessReviewWrite)?;
-    let parent = Parent::parse(&d, &i, None)?;
     state
         .use_cases
         .decisions
-        .reset(actor, parent.definition, parent.instance)
+        .reset(caller.actor(), path.definition, path.instance)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

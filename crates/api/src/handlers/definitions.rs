@@ -2,15 +2,15 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::paths::DefinitionPath;
-use super::{DEFINITIONS, definition_id, listing, options};
+use super::{DEFINITIONS, listing, options};
 use crate::AppState;
-use crate::auth::{Caller, Permission};
+use crate::auth::{Reader, Writer};
 use crate::error::ApiError;
 use crate::odata::{self, EntityOptions, Filterable, ServiceRoot};
 use crate::wire::{DEFINITION_PROPERTIES, DefinitionBody, DefinitionDto, parse_json};
@@ -19,14 +19,13 @@ const CONTEXT: &str = "identityGovernance/accessReviews/definitions";
 
 /// `POST …/definitions`: 201 with the definition and its `Location`.
 pub async fn create_definition(
-    caller: Caller,
+    caller: Writer,
     root: ServiceRoot,
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = caller.require(Permission::AccessReviewWrite)?;
     let spec = parse_json::<DefinitionBody>(&body)?.into_domain()?;
-    let created = state.use_cases.create.execute(actor, spec).await?;
+    let created = state.use_cases.create.execute(caller.actor(), spec).await?;
     let definition = created.definition();
     let location = root.url(&format!("{DEFINITIONS}/{}", definition.id));
     let body = odata::entity(
@@ -44,18 +43,17 @@ pub async fn create_definition(
 
 /// `GET …/definitions`.
 pub async fn list_definitions(
-    caller: Caller,
+    caller: Reader,
     root: ServiceRoot,
     State(state): State<AppState>,
     uri: Uri,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = caller.require(Permission::AccessReviewRead)?;
     let listing = listing(root, uri, query, DEFINITION_PROPERTIES, Filterable::Status)?;
     let page = state
         .use_cases
         .read
-        .definitions(actor, listing.options.list_query())
+        .definitions(caller.actor(), listing.options.list_query())
         .await?;
     let items: Vec<_> = page.items.iter().map(DefinitionDto::from).collect();
     Ok(listing.answer(CONTEXT, &items, page.has_more))
@@ -63,16 +61,18 @@ pub async fn list_definitions(
 
 /// `GET …/definitions/{id}`.
 pub async fn get_definition(
-    caller: Caller,
+    caller: Reader,
+    path: DefinitionPath,
     root: ServiceRoot,
     State(state): State<AppState>,
-    Path(id): Path<String>,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = caller.require(Permission::AccessReviewRead)?;
-    let id = definition_id(&id)?;
     let options = EntityOptions::parse(&options(query)?, DEFINITION_PROPERTIES)?;
-    let definition = state.use_cases.read.definition(actor, id).await?;
+    let definition = state
+        .use_cases
+        .read
+        .definition(caller.actor(), path.definition)
+        .await?;
     Ok(Json(odata::entity(
         root.context(&format!("{CONTEXT}/$entity")),
         &DefinitionDto::from(&definition),
@@ -83,15 +83,14 @@ pub async fn get_definition(
 /// `POST …/definitions/{id}/stop`: 204. Ends the instance in progress and
 /// the definition.
 pub async fn stop_definition(
-    caller: Caller,
-    State(state): State<AppState>,
+    caller: Writer,
     path: DefinitionPath,
+    State(state): State<AppState>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = caller.require(Permission::AccessReviewWrite)?;
     state
         .use_cases
         .lifecycle
-        .stop_definition(actor, path.definition)
+        .stop_definition(caller.actor(), path.definition)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

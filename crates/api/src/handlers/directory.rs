@@ -3,14 +3,15 @@
 use access_reviews_domain::directory::{DirectoryObject, Relation};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::{group_id, listing, object_id, options, user_id};
+use super::paths::{GroupMemberPath, GroupPath, UserPath};
+use super::{listing, options};
 use crate::AppState;
-use crate::auth::{Caller, Permission};
+use crate::auth::{self, Authorized};
 use crate::error::ApiError;
 use crate::odata::{self, EntityOptions, Filterable, ServiceRoot};
 use crate::wire::directory::{
@@ -18,6 +19,11 @@ use crate::wire::directory::{
     ReferenceBody, USER_PROPERTIES, UserDto,
 };
 use crate::wire::parse_json;
+
+type UserReader = Authorized<auth::UserRead>;
+type UserWriter = Authorized<auth::UserWrite>;
+type GroupReader = Authorized<auth::GroupRead>;
+type GroupWriter = Authorized<auth::GroupWrite>;
 
 fn created(root: &ServiceRoot, collection: &str, id: String, body: Value) -> Response {
     let location = root.url(&format!("/v1.0/{collection}/{id}"));
@@ -31,27 +37,29 @@ fn created(root: &ServiceRoot, collection: &str, id: String, body: Value) -> Res
 
 /// `POST /users`.
 pub async fn create_user(
-    caller: Caller,
+    caller: UserWriter,
     root: ServiceRoot,
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = caller.require(Permission::UserWrite)?;
     let new = parse_json::<NewUserBody>(&body)?.into_domain()?;
-    let user = state.use_cases.directory.create_user(actor, new).await?;
+    let user = state
+        .use_cases
+        .directory
+        .create_user(caller.actor(), new)
+        .await?;
     let body = odata::entity(root.context("users/$entity"), &UserDto::from(&user), None);
     Ok(created(&root, "users", user.id.to_string(), body))
 }
 
 /// `GET /users`.
 pub async fn list_users(
-    caller: Caller,
+    _caller: UserReader,
     root: ServiceRoot,
     State(state): State<AppState>,
     uri: Uri,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Permission::UserRead)?;
     let listing = listing(root, uri, query, USER_PROPERTIES, Filterable::Nothing)?;
     let page = state
         .use_cases
@@ -64,16 +72,14 @@ pub async fn list_users(
 
 /// `GET /users/{id}`.
 pub async fn get_user(
-    caller: Caller,
+    _caller: UserReader,
+    path: UserPath,
     root: ServiceRoot,
     State(state): State<AppState>,
-    Path(id): Path<String>,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Permission::UserRead)?;
-    let id = user_id(&id)?;
     let options = EntityOptions::parse(&options(query)?, USER_PROPERTIES)?;
-    let user = state.use_cases.directory.user(id).await?;
+    let user = state.use_cases.directory.user(path.user).await?;
     Ok(Json(odata::entity(
         root.context("users/$entity"),
         &UserDto::from(&user),
@@ -83,31 +89,28 @@ pub async fn get_user(
 
 /// `PUT /users/{id}/manager/$ref`.
 pub async fn set_manager(
-    caller: Caller,
+    caller: UserWriter,
+    path: UserPath,
     State(state): State<AppState>,
-    Path(id): Path<String>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let actor = caller.require(Permission::UserWrite)?;
-    let user = user_id(&id)?;
     let manager = parse_json::<ReferenceBody>(&body)?.object_id()?;
     state
         .use_cases
         .directory
-        .set_manager(actor, user, manager)
+        .set_manager(caller.actor(), path.user, manager)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /users/{id}/manager`.
 pub async fn get_manager(
-    caller: Caller,
+    _caller: UserReader,
+    path: UserPath,
     root: ServiceRoot,
     State(state): State<AppState>,
-    Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Permission::UserRead)?;
-    let manager = state.use_cases.directory.manager(user_id(&id)?).await?;
+    let manager = state.use_cases.directory.manager(path.user).await?;
     Ok(Json(odata::entity(
         root.context("directoryObjects/$entity"),
         &DirectoryObjectDto::from(&DirectoryObject::User(manager)),
@@ -117,14 +120,17 @@ pub async fn get_manager(
 
 /// `POST /groups`.
 pub async fn create_group(
-    caller: Caller,
+    caller: GroupWriter,
     root: ServiceRoot,
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = caller.require(Permission::GroupWrite)?;
     let new = parse_json::<NewGroupBody>(&body)?.into_domain()?;
-    let group = state.use_cases.directory.create_group(actor, new).await?;
+    let group = state
+        .use_cases
+        .directory
+        .create_group(caller.actor(), new)
+        .await?;
     let body = odata::entity(
         root.context("groups/$entity"),
         &GroupDto::from(&group),
@@ -135,13 +141,12 @@ pub async fn create_group(
 
 /// `GET /groups`.
 pub async fn list_groups(
-    caller: Caller,
+    _caller: GroupReader,
     root: ServiceRoot,
     State(state): State<AppState>,
     uri: Uri,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Permission::GroupRead)?;
     let listing = listing(root, uri, query, GROUP_PROPERTIES, Filterable::Nothing)?;
     let page = state
         .use_cases
@@ -154,16 +159,14 @@ pub async fn list_groups(
 
 /// `GET /groups/{id}`.
 pub async fn get_group(
-    caller: Caller,
+    _caller: GroupReader,
+    path: GroupPath,
     root: ServiceRoot,
     State(state): State<AppState>,
-    Path(id): Path<String>,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Permission::GroupRead)?;
-    let id = group_id(&id)?;
     let options = EntityOptions::parse(&options(query)?, GROUP_PROPERTIES)?;
-    let group = state.use_cases.directory.group(id).await?;
+    let group = state.use_cases.directory.group(path.group).await?;
     Ok(Json(odata::entity(
         root.context("groups/$entity"),
         &GroupDto::from(&group),
@@ -172,55 +175,51 @@ pub async fn get_group(
 }
 
 async fn add(
-    caller: Caller,
+    caller: GroupWriter,
+    path: GroupPath,
     state: AppState,
-    id: String,
     relation: Relation,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let actor = caller.require(Permission::GroupWrite)?;
-    let group = group_id(&id)?;
     let object = parse_json::<ReferenceBody>(&body)?.object_id()?;
     state
         .use_cases
         .directory
-        .add(actor, group, relation, object)
+        .add(caller.actor(), path.group, relation, object)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /groups/{id}/members/$ref`.
 pub async fn add_member(
-    caller: Caller,
+    caller: GroupWriter,
+    path: GroupPath,
     State(state): State<AppState>,
-    Path(id): Path<String>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    add(caller, state, id, Relation::Members, body).await
+    add(caller, path, state, Relation::Members, body).await
 }
 
 /// `POST /groups/{id}/owners/$ref`.
 pub async fn add_owner(
-    caller: Caller,
+    caller: GroupWriter,
+    path: GroupPath,
     State(state): State<AppState>,
-    Path(id): Path<String>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    add(caller, state, id, Relation::Owners, body).await
+    add(caller, path, state, Relation::Owners, body).await
 }
 
 /// `DELETE /groups/{id}/members/{memberId}/$ref`.
 pub async fn remove_member(
-    caller: Caller,
+    caller: GroupWriter,
+    path: GroupMemberPath,
     State(state): State<AppState>,
-    Path((group, member)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = caller.require(Permission::GroupWrite)?;
-    let (group, member) = (group_id(&group)?, object_id(&member)?);
     state
         .use_cases
         .directory
-        .remove_member(actor, group, member)
+        .remove_member(caller.actor(), path.group, path.member)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -233,16 +232,14 @@ enum Listed {
 }
 
 async fn list_related(
-    caller: Caller,
+    path: GroupPath,
     root: ServiceRoot,
     state: AppState,
-    id: String,
     uri: Uri,
     query: RawQuery,
     listed: Listed,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Permission::GroupRead)?;
-    let group = group_id(&id)?;
+    let group = path.group;
     let listing = listing(root, uri, query, OBJECT_PROPERTIES, Filterable::Nothing)?;
     let directory = &state.use_cases.directory;
     let page = match listed {
@@ -263,38 +260,38 @@ async fn list_related(
 
 /// `GET /groups/{id}/members`.
 pub async fn members(
-    caller: Caller,
+    _caller: GroupReader,
+    path: GroupPath,
     root: ServiceRoot,
     State(state): State<AppState>,
-    Path(id): Path<String>,
     uri: Uri,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let listed = Listed::Relation(Relation::Members);
-    list_related(caller, root, state, id, uri, query, listed).await
+    list_related(path, root, state, uri, query, listed).await
 }
 
 /// `GET /groups/{id}/owners`.
 pub async fn owners(
-    caller: Caller,
+    _caller: GroupReader,
+    path: GroupPath,
     root: ServiceRoot,
     State(state): State<AppState>,
-    Path(id): Path<String>,
     uri: Uri,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let listed = Listed::Relation(Relation::Owners);
-    list_related(caller, root, state, id, uri, query, listed).await
+    list_related(path, root, state, uri, query, listed).await
 }
 
 /// `GET /groups/{id}/transitiveMembers`.
 pub async fn transitive_members(
-    caller: Caller,
+    _caller: GroupReader,
+    path: GroupPath,
     root: ServiceRoot,
     State(state): State<AppState>,
-    Path(id): Path<String>,
     uri: Uri,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    list_related(caller, root, state, id, uri, query, Listed::Transitive).await
+    list_related(path, root, state, uri, query, Listed::Transitive).await
 }

@@ -10,13 +10,12 @@ pub mod paths;
 pub mod stages;
 pub mod testing;
 
-use access_reviews_domain::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
+use access_reviews_domain::ids::{DefinitionId, InstanceId};
 use axum::Json;
 use axum::extract::RawQuery;
 use axum::http::Uri;
 use serde::Serialize;
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::odata::{self, CollectionOptions, RawOptions, ServiceRoot};
@@ -64,22 +63,6 @@ fn listing(
     })
 }
 
-fn user_id(raw: &str) -> Result<PrincipalId, ApiError> {
-    guid(raw, "user").map(PrincipalId::from_uuid)
-}
-
-fn group_id(raw: &str) -> Result<PrincipalId, ApiError> {
-    guid(raw, "group").map(PrincipalId::from_uuid)
-}
-
-fn object_id(raw: &str) -> Result<PrincipalId, ApiError> {
-    guid(raw, "directory object").map(PrincipalId::from_uuid)
-}
-
-fn decision_item_id(raw: &str) -> Result<DecisionItemId, ApiError> {
-    guid(raw, "decision item").map(DecisionItemId::from_uuid)
-}
-
 /// Path of the definitions collection.
 pub const DEFINITIONS: &str = "/v1.0/identityGovernance/accessReviews/definitions";
 
@@ -93,22 +76,6 @@ fn stages_context(definition: DefinitionId, instance: InstanceId) -> String {
     format!(
         "identityGovernance/accessReviews/definitions('{definition}')/instances('{instance}')/stages"
     )
-}
-
-fn guid(raw: &str, what: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::invalid_id(what, raw))
-}
-
-fn definition_id(raw: &str) -> Result<DefinitionId, ApiError> {
-    guid(raw, "access review definition").map(DefinitionId::from_uuid)
-}
-
-fn instance_id(raw: &str) -> Result<InstanceId, ApiError> {
-    guid(raw, "access review instance").map(InstanceId::from_uuid)
-}
-
-fn stage_id(raw: &str) -> Result<StageId, ApiError> {
-    guid(raw, "access review stage").map(StageId::from_uuid)
 }
 
 /// The query string's pairs.

@@ -229,3 +229,37 @@ async fn a_start_date_in_the_future_creates_a_not_started_definition_without_ins
         "InProgress"
     );
 }
+
+/// The typed paths parse ids after the permission is checked: a token
+/// without the permission learns nothing, not even that an id is
+/// malformed; with it, a malformed id is a 400 naming the kind of object.
+#[tokio::test]
+async fn the_permission_is_checked_before_any_id_is_parsed() {
+    let app = app();
+    let malformed = format!("{DEFINITIONS}/nope/instances/nope/stages/nope");
+    let no_scope = delegated("User.Read.All", &[GLOBAL_ADMIN]);
+    for (method, path) in [
+        (Method::GET, malformed.clone()),
+        (Method::POST, format!("{malformed}/stop")),
+        (Method::GET, format!("{malformed}/decisions/nope")),
+        (Method::POST, format!("{DEFINITIONS}/nope/stop")),
+    ] {
+        let refused = app.call(method.clone(), &path, Some(&no_scope), None).await;
+        assert_error(&refused, StatusCode::FORBIDDEN, "accessDenied", None);
+        let malformed = app.call(method, &path, Some(&admin()), None).await;
+        assert_error(
+            &malformed,
+            StatusCode::BAD_REQUEST,
+            "invalidRequest",
+            Some("invalidId"),
+        );
+        assert!(
+            malformed.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("access review definition id 'nope'"),
+            "{}",
+            malformed.body
+        );
+    }
+}
