@@ -5,8 +5,10 @@
 //! that depend on the caller's directory roles and on the object itself
 //! (the definition's creator).
 
+use crate::decision::Identity;
 use crate::definition::{Creator, Definition};
 use crate::ids::PrincipalId;
+use uuid::Uuid;
 
 /// Built-in Microsoft Entra roles that matter to access reviews.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,6 +71,20 @@ pub enum DirectoryKind {
     Groups,
 }
 
+/// The service itself, as Graph shows it in `reviewedBy` and `appliedBy`
+/// when the system decided or applied: the all-zero id, named
+/// "Access Reviews", no sign-in name.
+pub fn system_identity() -> Identity {
+    Identity {
+        id: PrincipalId::from_uuid(Uuid::nil()),
+        display_name: SYSTEM_NAME.to_owned(),
+        user_principal_name: String::new(),
+    }
+}
+
+/// The display name of [`system_identity`].
+pub const SYSTEM_NAME: &str = "Access Reviews";
+
 /// The authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
@@ -95,9 +111,9 @@ pub enum Actor {
 
 impl Actor {
     /// The service itself, acting on schedule: an application with the
-    /// all-zero id, named as [`crate::lifecycle::system_identity`].
+    /// all-zero id, named as [`system_identity`].
     pub fn system() -> Self {
-        let identity = crate::lifecycle::system_identity();
+        let identity = system_identity();
         Self::Application {
             id: identity.id,
             display_name: Some(identity.display_name),

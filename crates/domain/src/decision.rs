@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use crate::definition::MoveDecision;
+use crate::definition::{DefaultDecision, MoveDecision};
 use crate::ids::{DecisionItemId, InstanceId, PrincipalId};
 
 /// A reviewer's decision (`decision`).
@@ -154,7 +154,7 @@ pub struct DecisionItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
     /// The outcome.
-    pub result: crate::lifecycle::ApplyResult,
+    pub result: ApplyResult,
     /// Who applied it (the system, when applied automatically).
     pub by: Identity,
     /// When.
@@ -181,6 +181,94 @@ impl DecisionItem {
             .as_ref()
             .map_or(Decision::NotReviewed, |r| r.decision)
     }
+}
+
+impl DefaultDecision {
+    /// The decision an unreviewed item with this recommendation gets, if
+    /// any. The adapter's SQL mirrors this rule.
+    pub const fn decision_for(self, recommendation: Recommendation) -> Option<Decision> {
+        match self {
+            Self::Approve => Some(Decision::Approve),
+            Self::Deny => Some(Decision::Deny),
+            Self::Recommendation => recommendation.as_decision(),
+            Self::None => None,
+        }
+    }
+}
+
+/// Graph's `applyResult` of a decision item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApplyResult {
+    /// Not applied yet.
+    New,
+    /// Applied: a denied principal's membership was removed, or an item
+    /// that needs no change was marked applied.
+    AppliedSuccessfully,
+    /// The member or the group no longer exists (or the principal is no
+    /// longer a member): nothing left to remove.
+    AppliedSuccessfullyButObjectNotFound,
+    /// The principal is a member only through a nested group; removing
+    /// that is not this review's to do.
+    ApplyNotSupported,
+}
+
+impl ApplyResult {
+    /// Every value.
+    pub const ALL: [ApplyResult; 4] = [
+        Self::New,
+        Self::AppliedSuccessfully,
+        Self::AppliedSuccessfullyButObjectNotFound,
+        Self::ApplyNotSupported,
+    ];
+
+    /// Graph's spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "New",
+            Self::AppliedSuccessfully => "AppliedSuccessfully",
+            Self::AppliedSuccessfullyButObjectNotFound => "AppliedSuccessfullyButObjectNotFound",
+            Self::ApplyNotSupported => "ApplyNotSupported",
+        }
+    }
+
+    /// The result of applying an item's decision, given what the directory
+    /// holds at that moment. Only `Deny` changes anything: it removes the
+    /// principal's direct membership of the reviewed group. `Approve`,
+    /// `DontKnow` and `NotReviewed` keep the access as it is, which is
+    /// applying them successfully. The adapter's SQL mirrors this rule.
+    pub const fn of(decision: Decision, membership: Membership) -> Self {
+        match (decision, membership) {
+            (Decision::Deny, Membership::Direct) => Self::AppliedSuccessfully,
+            (Decision::Deny, Membership::Nested) => Self::ApplyNotSupported,
+            (Decision::Deny, Membership::Gone) => Self::AppliedSuccessfullyButObjectNotFound,
+            (Decision::Approve | Decision::DontKnow | Decision::NotReviewed, _) => {
+                Self::AppliedSuccessfully
+            }
+        }
+    }
+}
+
+impl FromStr for ApplyResult {
+    type Err = UnknownDecision;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or(UnknownDecision)
+    }
+}
+
+/// How a principal belongs to the reviewed group when a decision is
+/// applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    /// A direct member.
+    Direct,
+    /// A member only through a nested group.
+    Nested,
+    /// Not a member, or the principal or the group is gone.
+    Gone,
 }
 
 /// Which items follow a stop into the next stage: the stopped stage's

@@ -280,6 +280,59 @@ impl StagePlan {
 
 pub use crate::schedule::Recurrence;
 
+/// `settings.defaultDecision`: what unreviewed items get when an instance
+/// ends, if `defaultDecisionEnabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DefaultDecision {
+    /// Approve every unreviewed item.
+    Approve,
+    /// Deny every unreviewed item.
+    Deny,
+    /// Each unreviewed item takes its recommendation; an item without one
+    /// (`NoInfoAvailable`) stays `NotReviewed`.
+    Recommendation,
+    /// Graph's spelling of "no default decision".
+    None,
+}
+
+/// A string that is not a value of `defaultDecision`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown default decision")]
+pub struct UnknownDefaultDecision;
+
+impl DefaultDecision {
+    /// Every value, in Graph's order.
+    pub const ALL: [DefaultDecision; 4] =
+        [Self::Approve, Self::Deny, Self::Recommendation, Self::None];
+
+    /// Graph's spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "Approve",
+            Self::Deny => "Deny",
+            Self::Recommendation => "Recommendation",
+            Self::None => "None",
+        }
+    }
+}
+
+impl fmt::Display for DefaultDecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DefaultDecision {
+    type Err = UnknownDefaultDecision;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|d| d.as_str().eq_ignore_ascii_case(s))
+            .ok_or(UnknownDefaultDecision)
+    }
+}
+
 /// `accessReviewScheduleSettings`: the switches a definition carries. Most
 /// have no effect yet and are stored so they can be echoed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -297,7 +350,7 @@ pub struct ScheduleSettings {
     /// Whether a default decision applies to unreviewed items.
     pub default_decision_enabled: bool,
     /// The default decision; `None` when not given.
-    pub default_decision: Option<crate::lifecycle::DefaultDecision>,
+    pub default_decision: Option<DefaultDecision>,
     /// Whether decisions are applied automatically at the end.
     pub auto_apply_decisions_enabled: bool,
     /// Whether reviewers see recommendations.

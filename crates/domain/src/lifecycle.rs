@@ -1,181 +1,23 @@
-//! The review as a process in time: what happens when a stage or an
-//! instance reaches its end without anybody stopping it, what the end of an
-//! instance does to its unreviewed items (the default decision), and what
-//! applying decisions does to the directory.
+//! The review as a process in time: what the end of an instance changes
+//! (by its schedule, its stop or its definition's stop), with the default
+//! decision and applying of [`crate::decision`], and the audit records of
+//! these actions.
 //!
 //! Everything here is computed before anything is written, like
 //! [`crate::stop::StopTransition`], so that the adapter commits it whole.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::actor::Actor;
-use crate::decision::{Decision, Identity, Recommendation};
-use crate::definition::Definition;
+use crate::definition::{DefaultDecision, Definition};
 use crate::ids::{DefinitionId, InstanceId, PrincipalId, StageId};
 use crate::instance::{Instance, InstanceNotInProgress};
 use crate::stage::Stage;
 use crate::status::ReviewStatus;
 
-/// The service itself, as Graph shows it in `reviewedBy` and `appliedBy`
-/// when the system decided or applied: the all-zero id, named
-/// "Access Reviews", no sign-in name.
-pub fn system_identity() -> Identity {
-    Identity {
-        id: PrincipalId::from_uuid(Uuid::nil()),
-        display_name: SYSTEM_NAME.to_owned(),
-        user_principal_name: String::new(),
-    }
-}
-
-/// The display name of [`system_identity`].
-pub const SYSTEM_NAME: &str = "Access Reviews";
-
 /// The justification recorded with a default decision.
 pub const DEFAULT_DECISION_JUSTIFICATION: &str =
     "Applied by default: the reviewers did not respond before the review ended.";
-
-/// `settings.defaultDecision`: what unreviewed items get when an instance
-/// ends, if `defaultDecisionEnabled`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DefaultDecision {
-    /// Approve every unreviewed item.
-    Approve,
-    /// Deny every unreviewed item.
-    Deny,
-    /// Each unreviewed item takes its recommendation; an item without one
-    /// (`NoInfoAvailable`) stays `NotReviewed`.
-    Recommendation,
-    /// Graph's spelling of "no default decision".
-    None,
-}
-
-/// A string that is not a value of `defaultDecision`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown default decision")]
-pub struct UnknownDefaultDecision;
-
-impl DefaultDecision {
-    /// Every value, in Graph's order.
-    pub const ALL: [DefaultDecision; 4] =
-        [Self::Approve, Self::Deny, Self::Recommendation, Self::None];
-
-    /// Graph's spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Approve => "Approve",
-            Self::Deny => "Deny",
-            Self::Recommendation => "Recommendation",
-            Self::None => "None",
-        }
-    }
-
-    /// The decision an unreviewed item with this recommendation gets, if
-    /// any. The adapter's SQL mirrors this rule.
-    pub const fn decision_for(self, recommendation: Recommendation) -> Option<Decision> {
-        match self {
-            Self::Approve => Some(Decision::Approve),
-            Self::Deny => Some(Decision::Deny),
-            Self::Recommendation => recommendation.as_decision(),
-            Self::None => None,
-        }
-    }
-}
-
-impl fmt::Display for DefaultDecision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for DefaultDecision {
-    type Err = UnknownDefaultDecision;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|d| d.as_str().eq_ignore_ascii_case(s))
-            .ok_or(UnknownDefaultDecision)
-    }
-}
-
-/// Graph's `applyResult` of a decision item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ApplyResult {
-    /// Not applied yet.
-    New,
-    /// Applied: a denied principal's membership was removed, or an item
-    /// that needs no change was marked applied.
-    AppliedSuccessfully,
-    /// The member or the group no longer exists (or the principal is no
-    /// longer a member): nothing left to remove.
-    AppliedSuccessfullyButObjectNotFound,
-    /// The principal is a member only through a nested group; removing
-    /// that is not this review's to do.
-    ApplyNotSupported,
-}
-
-impl ApplyResult {
-    /// Every value.
-    pub const ALL: [ApplyResult; 4] = [
-        Self::New,
-        Self::AppliedSuccessfully,
-        Self::AppliedSuccessfullyButObjectNotFound,
-        Self::ApplyNotSupported,
-    ];
-
-    /// Graph's spelling.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::New => "New",
-            Self::AppliedSuccessfully => "AppliedSuccessfully",
-            Self::AppliedSuccessfullyButObjectNotFound => "AppliedSuccessfullyButObjectNotFound",
-            Self::ApplyNotSupported => "ApplyNotSupported",
-        }
-    }
-
-    /// The result of applying an item's decision, given what the directory
-    /// holds at that moment. Only `Deny` changes anything: it removes the
-    /// principal's direct membership of the reviewed group. `Approve`,
-    /// `DontKnow` and `NotReviewed` keep the access as it is, which is
-    /// applying them successfully. The adapter's SQL mirrors this rule.
-    pub const fn of(decision: Decision, membership: Membership) -> Self {
-        match (decision, membership) {
-            (Decision::Deny, Membership::Direct) => Self::AppliedSuccessfully,
-            (Decision::Deny, Membership::Nested) => Self::ApplyNotSupported,
-            (Decision::Deny, Membership::Gone) => Self::AppliedSuccessfullyButObjectNotFound,
-            (Decision::Approve | Decision::DontKnow | Decision::NotReviewed, _) => {
-                Self::AppliedSuccessfully
-            }
-        }
-    }
-}
-
-impl FromStr for ApplyResult {
-    type Err = UnknownDefaultDecision;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|d| d.as_str() == s)
-            .ok_or(UnknownDefaultDecision)
-    }
-}
-
-/// How a principal belongs to the reviewed group when a decision is
-/// applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Membership {
-    /// A direct member.
-    Direct,
-    /// A member only through a nested group.
-    Nested,
-    /// Not a member, or the principal or the group is gone.
-    Gone,
-}
 
 /// What the end of an instance does, in the same transaction as its
 /// completion: the default decision for unreviewed items, then, with
@@ -314,7 +156,8 @@ impl EndTransition {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::decision::{ApplyResult, Decision, Membership, Recommendation};
+    use crate::definition::{DefaultDecision, UnknownDefaultDecision};
 
     #[test]
     fn default_decisions_follow_graphs_three_values() {

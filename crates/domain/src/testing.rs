@@ -8,15 +8,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::actor::system_identity;
 use crate::decision::{Applied, Decision, DecisionItem, Identity, Review, ReviewerRules};
+use crate::decision::{ApplyResult, Membership};
 use crate::definition::Definition;
 use crate::directory::{DirectoryObject, Group, Relation, User};
 use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
 use crate::instance::Instance;
-use crate::lifecycle::{
-    ActionAudit, ApplyResult, DEFAULT_DECISION_JUSTIFICATION, EndTransition, InstanceEnd,
-    Membership, system_identity,
-};
+use crate::lifecycle::{ActionAudit, DEFAULT_DECISION_JUSTIFICATION, EndTransition, InstanceEnd};
 use crate::ports::{
     Added, Claim, Clock, ClockControl, DecisionQuery, DecisionRepository, DefinitionRepository,
     DirectoryRepository, DueWork, EndOutcome, InstanceRepository, ItemScope, LifecycleRepository,

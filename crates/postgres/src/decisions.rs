@@ -1,10 +1,10 @@
 //! Decision items, phases and the decision history over PostgreSQL.
 
+use access_reviews_domain::decision::ApplyResult;
 use access_reviews_domain::decision::{
     Applied, Decision, DecisionItem, Identity, Recommendation, Resource, Review, ReviewerRules,
 };
 use access_reviews_domain::ids::{DecisionItemId, InstanceId, PrincipalId, StageId};
-use access_reviews_domain::lifecycle::ApplyResult;
 use access_reviews_domain::ports::{
     DecisionQuery, DecisionRepository, ItemScope, Phase, PhaseItem, RecordOutcome, RepositoryError,
 };

@@ -5,11 +5,13 @@
 //! The SQL here mirrors two domain rules, named where they are used:
 //! [`DefaultDecision::decision_for`] and [`ApplyResult::of`].
 
+use access_reviews_domain::actor::system_identity;
+use access_reviews_domain::decision::ApplyResult;
 use access_reviews_domain::decision::{Decision, Identity, Recommendation};
+use access_reviews_domain::definition::DefaultDecision;
 use access_reviews_domain::ids::{DefinitionId, InstanceId, StageId};
 use access_reviews_domain::lifecycle::{
-    ActionAudit, ApplyResult, DEFAULT_DECISION_JUSTIFICATION, DefaultDecision, EndTransition,
-    InstanceEnd, system_identity,
+    ActionAudit, DEFAULT_DECISION_JUSTIFICATION, EndTransition, InstanceEnd,
 };
 use access_reviews_domain::ports::{
     Claim, Clock, ClockControl, DueWork, EndOutcome, LifecycleRepository, Phase, RepositoryError,

@@ -1,8 +1,8 @@
 //! Graph's `accessReviewInstanceDecisionItem` and the decision bodies.
 
+use access_reviews_domain::decision::ApplyResult;
 use access_reviews_domain::decision::{Decision, DecisionItem, Identity};
 use access_reviews_domain::ids::PrincipalId;
-use access_reviews_domain::lifecycle::ApplyResult;
 use access_reviews_domain::use_cases::NewReview;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

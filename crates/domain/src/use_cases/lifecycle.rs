@@ -4,11 +4,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::actor::Actor;
+use crate::actor::system_identity;
 use crate::decision::Identity;
 use crate::definition::Definition;
 use crate::ids::{DefinitionId, InstanceId};
 use crate::instance::Instance;
-use crate::lifecycle::{Action, ActionAudit, EndTransition, system_identity};
+use crate::lifecycle::{Action, ActionAudit, EndTransition};
 use crate::ports::{
     Claim, Clock, ClockControl, DefinitionRepository, DirectoryRepository, DueWork, EndOutcome,
     InstanceRepository, LifecycleRepository, RepositoryError, StageRepository, StartOutcome,

@@ -3,11 +3,13 @@
 
 use chrono::Duration;
 
+use crate::actor::SYSTEM_NAME;
+use crate::decision::ApplyResult;
 use crate::decision::{Decision, DecisionItem};
+use crate::definition::DefaultDecision;
 use crate::definition::{DurationInDays, MoveDecision};
 use crate::directory::Relation;
 use crate::ids::PrincipalId;
-use crate::lifecycle::{ApplyResult, DefaultDecision, SYSTEM_NAME};
 use crate::ports::{Claim, DecisionQuery, ItemScope, StartedReview};
 use crate::ports::{DecisionRepository, DirectoryRepository};
 use crate::query::{ListQuery, PageRequest};

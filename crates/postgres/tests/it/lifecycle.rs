@@ -5,11 +5,13 @@
 use std::time::Instant;
 
 use access_reviews_domain::actor::Actor;
+use access_reviews_domain::actor::SYSTEM_NAME;
+use access_reviews_domain::decision::ApplyResult;
 use access_reviews_domain::decision::{Decision, DecisionItem};
+use access_reviews_domain::definition::DefaultDecision;
 use access_reviews_domain::definition::{NewDefinition, Recurrence, StagePlan};
 use access_reviews_domain::directory::{Group, Relation, User};
 use access_reviews_domain::ids::PrincipalId;
-use access_reviews_domain::lifecycle::{ApplyResult, DefaultDecision, SYSTEM_NAME};
 use access_reviews_domain::ports::{
     Claim, Clock, ClockControl, DecisionQuery, DecisionRepository, DirectoryRepository, ItemScope,
     StartedReview,

@@ -142,7 +142,7 @@ pub(crate) fn spec(stages: usize) -> NewDefinition {
         stage_plan: StagePlan::new(all.take(stages).collect()).unwrap(),
         settings: ScheduleSettings {
             justification_required_on_approval: true,
-            default_decision: Some(access_reviews_domain::lifecycle::DefaultDecision::Deny),
+            default_decision: Some(access_reviews_domain::definition::DefaultDecision::Deny),
             recurrence: Some(
                 Recurrence::new(
                     Some(Pattern {
