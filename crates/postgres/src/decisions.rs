@@ -1,33 +1,25 @@
-//! Decision items, phases and the decision history over PostgreSQL.
+//! [`DecisionRepository`] over PostgreSQL: decision items, the phases they
+//! pass through, and the decision history.
 
-use access_reviews_domain::decision::ApplyResult;
 use access_reviews_domain::decision::{
-    Applied, Decision, DecisionItem, Identity, Recommendation, Resource, Review, ReviewerRules,
+    Applied, ApplyResult, Decision, DecisionItem, Identity, Recommendation, Resource, Review,
+    ReviewerRules,
 };
 use access_reviews_domain::ids::{DecisionItemId, InstanceId, PrincipalId, StageId};
 use access_reviews_domain::ports::{
     DecisionQuery, DecisionRepository, ItemScope, Phase, PhaseItem, RecordOutcome, RepositoryError,
 };
 use access_reviews_domain::query::Page;
+use access_reviews_domain::status::ReviewStatus;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::error::{CorruptRow, map_sqlx};
-use crate::repository::{PgRepository, limits, paged};
-
-/// Whether the reviewer `$who` reviews item `i` in phase `rp`, where `pi`
-/// is the item's row in that phase: [`ReviewerRules::reviews`] in SQL.
-pub(crate) const REVIEWS: &str = "(CASE WHEN rp.self_review THEN i.principal_id = $who \
-     ELSE EXISTS (SELECT 1 FROM phase_reviewers r WHERE r.phase_id = rp.id \
-                  AND r.role = 'primary' AND r.reviewer_id = $who) \
-       OR (rp.by_manager AND pi.manager_id = $who) \
-       OR (NOT EXISTS (SELECT 1 FROM phase_reviewers r WHERE r.phase_id = rp.id AND r.role = 'primary') \
-           AND NOT (rp.by_manager AND pi.manager_id IS NOT NULL) \
-           AND EXISTS (SELECT 1 FROM phase_reviewers r WHERE r.phase_id = rp.id \
-                       AND r.role = 'fallback' AND r.reviewer_id = $who)) \
-     END)";
+use crate::paging::{limits, paged};
+use crate::repository::PgRepository;
+use crate::rules::REVIEWS;
 
 const ITEM_COLUMNS: &str = "i.id, i.instance_id, i.principal_id, i.principal_display_name, \
      i.principal_user_principal_name, i.resource_id, i.resource_display_name, i.recommendation, \
@@ -132,99 +124,6 @@ impl TryFrom<PhaseItemRow> for PhaseItem {
     }
 }
 
-fn kind(phase: Phase) -> &'static str {
-    match phase {
-        Phase::Stage(_) => "stage",
-        Phase::Instance(_) => "instance",
-    }
-}
-
-/// Creates a phase and its reviewer rules.
-pub(crate) async fn insert_phase(
-    conn: &mut PgConnection,
-    phase: Phase,
-    instance: InstanceId,
-    rules: &ReviewerRules,
-) -> Result<(), RepositoryError> {
-    sqlx::query(
-        "INSERT INTO review_phases (id, kind, instance_id, self_review, by_manager) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(phase.id())
-    .bind(kind(phase))
-    .bind(instance.as_uuid())
-    .bind(rules.self_review)
-    .bind(rules.by_manager)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_sqlx)?;
-    let ids = |list: &[PrincipalId]| list.iter().map(|p| p.as_uuid()).collect::<Vec<_>>();
-    sqlx::query(
-        "INSERT INTO phase_reviewers (phase_id, role, reviewer_id) \
-         SELECT $1, 'primary', unnest($2::uuid[]) \
-         UNION ALL SELECT $1, 'fallback', unnest($3::uuid[])",
-    )
-    .bind(phase.id())
-    .bind(ids(&rules.fixed))
-    .bind(ids(&rules.fallback))
-    .execute(&mut *conn)
-    .await
-    .map_err(map_sqlx)?;
-    Ok(())
-}
-
-/// Stores new items, in order.
-pub(crate) async fn insert_items(
-    conn: &mut PgConnection,
-    instance: InstanceId,
-    items: &[DecisionItem],
-) -> Result<(), RepositoryError> {
-    let column = |f: &dyn Fn(&DecisionItem) -> Uuid| items.iter().map(f).collect::<Vec<_>>();
-    let text = |f: &dyn Fn(&DecisionItem) -> String| items.iter().map(f).collect::<Vec<_>>();
-    sqlx::query(
-        "INSERT INTO decision_items (id, instance_id, principal_id, principal_display_name, \
-         principal_user_principal_name, resource_id, resource_display_name, recommendation) \
-         SELECT u.id, $1, u.principal_id, u.principal_name, u.principal_upn, u.resource_id, \
-         u.resource_name, u.recommendation \
-         FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::text[], \
-         $8::text[]) WITH ORDINALITY AS u(id, principal_id, principal_name, principal_upn, \
-         resource_id, resource_name, recommendation, position) ORDER BY u.position",
-    )
-    .bind(instance.as_uuid())
-    .bind(column(&|i| i.id.as_uuid()))
-    .bind(column(&|i| i.principal.id.as_uuid()))
-    .bind(text(&|i| i.principal.display_name.clone()))
-    .bind(text(&|i| i.principal.user_principal_name.clone()))
-    .bind(column(&|i| i.resource.id.as_uuid()))
-    .bind(text(&|i| i.resource.display_name.clone()))
-    .bind(text(&|i| i.recommendation.as_str().to_owned()))
-    .execute(conn)
-    .await
-    .map_err(map_sqlx)?;
-    Ok(())
-}
-
-/// Puts every item of the instance into its first phase, with each
-/// principal's manager as it is now.
-pub(crate) async fn enter_all(
-    conn: &mut PgConnection,
-    phase: Phase,
-    instance: InstanceId,
-) -> Result<(), RepositoryError> {
-    sqlx::query(
-        "INSERT INTO phase_items (phase_id, item_id, manager_id) \
-         SELECT $1, i.id, u.manager_id FROM decision_items i \
-         LEFT JOIN directory_users u ON u.id = i.principal_id \
-         WHERE i.instance_id = $2",
-    )
-    .bind(phase.id())
-    .bind(instance.as_uuid())
-    .execute(conn)
-    .await
-    .map_err(map_sqlx)?;
-    Ok(())
-}
-
 impl PgRepository {
     async fn phase_rows(
         &self,
@@ -262,7 +161,7 @@ async fn lock_in_progress(conn: &mut PgConnection, phase: Phase) -> Result<bool,
         .fetch_optional(conn)
         .await
         .map_err(map_sqlx)?;
-    Ok(status.as_deref() == Some("InProgress"))
+    Ok(status.and_then(|s| s.parse().ok()) == Some(ReviewStatus::InProgress))
 }
 
 #[async_trait]
@@ -343,7 +242,7 @@ impl DecisionRepository for PgRepository {
              WHERE ($1::uuid IS NULL OR i.instance_id = $1) \
              AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM phase_items x \
                   WHERE x.item_id = i.id AND x.phase_id = $2)) \
-             AND ($3::text IS NULL OR coalesce(i.decision, 'NotReviewed') = $3) \
+             AND ($3::text IS NULL OR coalesce(i.decision, $7) = $3) \
              AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM phase_items pi \
                   JOIN review_phases rp ON rp.id = pi.phase_id \
                   WHERE pi.item_id = i.id AND ($2::uuid IS NULL OR pi.phase_id = $2) \
@@ -358,6 +257,7 @@ impl DecisionRepository for PgRepository {
             .bind(query.reviewer.map(|r| r.as_uuid()))
             .bind(limit)
             .bind(offset)
+            .bind(Decision::NotReviewed.as_str())
             .fetch_all(self.pool())
             .await
             .map_err(map_sqlx)?;

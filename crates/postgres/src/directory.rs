@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::error::{CorruptRow, is_unique_violation, map_sqlx};
-use crate::repository::{PgRepository, limits, paged};
+use crate::paging::{limits, paged};
+use crate::repository::PgRepository;
 
 const USER_COLUMNS: &str =
     "id, display_name, user_principal_name, mail, mail_nickname, account_enabled";

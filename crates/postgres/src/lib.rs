@@ -3,20 +3,33 @@
 //!
 //! - [`MIGRATOR`] holds the schema (`migrations/` at the workspace root);
 //!   the server and the tests apply the same set.
-//! - [`PgRepository`] implements every repository port over one pool.
-//!   Writes that touch several rows are one transaction; the stop is guarded
-//!   so that of concurrent stops exactly one commits.
+//! - [`PgRepository`] implements every repository port over one pool, one
+//!   module per port: `definitions`, `instances`, `stages` (the guarded
+//!   stop), `decisions`, `directory`, `lifecycle` (due work, leases, the end
+//!   and start of instances, applying decisions).
+//! - `writes` holds the statements several ports' transactions share,
+//!   `rules` the SQL forms of domain rules (each names the rule it
+//!   mirrors), `paging` the one-query pages, `records` the JSON columns.
+//!   Writes that touch several rows are one transaction; every transition
+//!   of an instance takes the instance's row lock first.
 //! - [`PgTestClock`] is the test clock: real time plus an offset that every
 //!   replica reads from the database.
 
+mod clock;
 mod decisions;
+mod definitions;
 mod directory;
 mod error;
+mod instances;
 mod lifecycle;
+mod paging;
 mod records;
 mod repository;
+mod rules;
+mod stages;
+mod writes;
 
-pub use lifecycle::PgTestClock;
+pub use clock::PgTestClock;
 pub use repository::PgRepository;
 
 use sqlx::migrate::Migrator;

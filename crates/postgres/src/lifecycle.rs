@@ -1,214 +1,23 @@
-//! The review in time over PostgreSQL: finding due work, ending instances
-//! with their default decisions, applying decisions to the directory, and
-//! the test clock.
-//!
-//! The SQL here mirrors two domain rules, named where they are used:
-//! [`DefaultDecision::decision_for`] and [`ApplyResult::of`].
+//! [`LifecycleRepository`] over PostgreSQL: finding and leasing due work,
+//! ending instances, starting scheduled ones, applying decisions.
 
-use access_reviews_domain::actor::system_identity;
-use access_reviews_domain::decision::ApplyResult;
-use access_reviews_domain::decision::{Decision, Identity, Recommendation};
-use access_reviews_domain::definition::DefaultDecision;
+use access_reviews_domain::decision::Identity;
 use access_reviews_domain::ids::{DefinitionId, InstanceId, StageId};
-use access_reviews_domain::lifecycle::{
-    ActionAudit, DEFAULT_DECISION_JUSTIFICATION, EndTransition, InstanceEnd,
-};
+use access_reviews_domain::lifecycle::{ActionAudit, EndTransition};
 use access_reviews_domain::ports::{
-    Claim, Clock, ClockControl, DueWork, EndOutcome, LifecycleRepository, Phase, RepositoryError,
-    StartOutcome, StartedReview,
+    Claim, DueWork, EndOutcome, LifecycleRepository, Phase, RepositoryError, StartOutcome,
+    StartedReview,
 };
-use access_reviews_domain::status::ReviewStatus;
 use async_trait::async_trait;
-use chrono::{DateTime, SubsecRound, Utc};
-use sqlx::{PgConnection, PgPool};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::error::{CorruptRow, map_sqlx};
-use crate::repository::{PgRepository, insert_started};
-
-const IN_PROGRESS: &str = ReviewStatus::InProgress.as_str();
-const COMPLETED: &str = ReviewStatus::Completed.as_str();
-
-/// Locks the instance's row until the transaction ends and tells whether
-/// it is `InProgress`. Every transition of an instance or of its stages
-/// takes this lock first, so they serialise in one order.
-pub(crate) async fn lock_instance(
-    conn: &mut PgConnection,
-    instance: InstanceId,
-) -> Result<bool, RepositoryError> {
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM access_review_instances WHERE id = $1 FOR UPDATE")
-            .bind(instance.as_uuid())
-            .fetch_optional(conn)
-            .await
-            .map_err(map_sqlx)?;
-    Ok(status.as_deref() == Some(IN_PROGRESS))
-}
-
-/// The end of an instance inside the transaction that completes it: the
-/// default decision on every item still `NotReviewed`, recorded in `phase`
-/// by the system, then applying every decision when asked.
-pub(crate) async fn finish_instance(
-    conn: &mut PgConnection,
-    instance: InstanceId,
-    phase: Phase,
-    end: &InstanceEnd,
-) -> Result<(), RepositoryError> {
-    if let Some(default) = end.default_decision {
-        record_default_decisions(conn, instance, phase, default, end.at).await?;
-    }
-    if end.auto_apply {
-        apply_decisions(conn, instance, &system_identity(), end.at).await?;
-    }
-    Ok(())
-}
-
-/// [`DefaultDecision::decision_for`]: `Approve` and `Deny` as such;
-/// `Recommendation` takes the item's recommendation and leaves an item
-/// whose recommendation is `NoInfoAvailable` as it is.
-async fn record_default_decisions(
-    conn: &mut PgConnection,
-    instance: InstanceId,
-    phase: Phase,
-    default: DefaultDecision,
-    at: DateTime<Utc>,
-) -> Result<(), RepositoryError> {
-    let by = system_identity();
-    sqlx::query(
-        "WITH decided AS ( \
-           UPDATE decision_items i SET \
-             decision = CASE WHEN $2 = $9 THEN i.recommendation ELSE $2 END, \
-             justification = $3, reviewed_by_id = $4, reviewed_by_display_name = $5, \
-             reviewed_by_user_principal_name = $6, reviewed_date_time = $7 \
-           WHERE i.instance_id = $1 AND coalesce(i.decision, $10) = $10 \
-             AND NOT ($2 = $9 AND i.recommendation = $11) \
-           RETURNING i.id, i.decision) \
-         INSERT INTO decision_history (phase_id, item_id, decision, justification, \
-           reviewed_by_id, reviewed_by_display_name, reviewed_by_user_principal_name, \
-           reviewed_date_time) \
-         SELECT $8, d.id, d.decision, $3, $4, $5, $6, $7 FROM decided d \
-         WHERE EXISTS (SELECT 1 FROM review_phases WHERE id = $8)",
-    )
-    .bind(instance.as_uuid())
-    .bind(default.as_str())
-    .bind(DEFAULT_DECISION_JUSTIFICATION)
-    .bind(by.id.as_uuid())
-    .bind(&by.display_name)
-    .bind(&by.user_principal_name)
-    .bind(at)
-    .bind(phase.id())
-    .bind(DefaultDecision::Recommendation.as_str())
-    .bind(Decision::NotReviewed.as_str())
-    .bind(Recommendation::NoInfoAvailable.as_str())
-    .execute(conn)
-    .await
-    .map_err(map_sqlx)?;
-    Ok(())
-}
-
-/// [`ApplyResult::of`] on every item of the instance not applied yet, in
-/// one statement: a denied principal's direct membership of the reviewed
-/// group is removed (`AppliedSuccessfully`); one that is a member only
-/// through a nested group is left (`ApplyNotSupported`); one that is no
-/// member any more, or whose group is gone, has nothing to remove
-/// (`AppliedSuccessfullyButObjectNotFound`); every other decision keeps
-/// the access (`AppliedSuccessfully`). The caller holds the instance's
-/// lock, so two applies never overlap.
-async fn apply_decisions(
-    conn: &mut PgConnection,
-    instance: InstanceId,
-    by: &Identity,
-    at: DateTime<Utc>,
-) -> Result<u64, RepositoryError> {
-    let applied = sqlx::query(
-        "WITH RECURSIVE nested(root, id) AS ( \
-           SELECT m.group_id, m.member_id FROM group_members m \
-           WHERE m.member_kind = 'group' AND m.group_id IN \
-             (SELECT resource_id FROM decision_items WHERE instance_id = $1) \
-           UNION \
-           SELECT n.root, m.member_id FROM nested n \
-           JOIN group_members m ON m.group_id = n.id AND m.member_kind = 'group'), \
-         pending AS ( \
-           SELECT i.id, i.principal_id, i.resource_id, \
-             coalesce(i.decision, $6) = $7 AS denied, \
-             EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = i.resource_id \
-                     AND m.member_id = i.principal_id) AS direct, \
-             EXISTS (SELECT 1 FROM nested n JOIN group_members m ON m.group_id = n.id \
-                     WHERE n.root = i.resource_id AND m.member_id = i.principal_id) AS nested \
-           FROM decision_items i WHERE i.instance_id = $1 AND i.applied_date_time IS NULL), \
-         removed AS ( \
-           DELETE FROM group_members m USING pending p \
-           WHERE p.denied AND p.direct AND m.group_id = p.resource_id \
-             AND m.member_id = p.principal_id) \
-         UPDATE decision_items i SET \
-           apply_result = CASE WHEN NOT p.denied OR p.direct THEN $8 \
-                               WHEN p.nested THEN $9 ELSE $10 END, \
-           applied_by_id = $2, applied_by_display_name = $3, \
-           applied_by_user_principal_name = $4, applied_date_time = $5 \
-         FROM pending p WHERE i.id = p.id",
-    )
-    .bind(instance.as_uuid())
-    .bind(by.id.as_uuid())
-    .bind(&by.display_name)
-    .bind(&by.user_principal_name)
-    .bind(at)
-    .bind(Decision::NotReviewed.as_str())
-    .bind(Decision::Deny.as_str())
-    .bind(ApplyResult::AppliedSuccessfully.as_str())
-    .bind(ApplyResult::ApplyNotSupported.as_str())
-    .bind(ApplyResult::AppliedSuccessfullyButObjectNotFound.as_str())
-    .execute(conn)
-    .await
-    .map_err(map_sqlx)?;
-    Ok(applied.rows_affected())
-}
-
-/// Writes an audit record of an action.
-async fn insert_action(
-    conn: &mut PgConnection,
-    audit: &ActionAudit,
-) -> Result<(), RepositoryError> {
-    sqlx::query(
-        "INSERT INTO access_review_audit (occurred_at, actor_id, action, definition_id, \
-         instance_id, stage_id, instance_completed) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(audit.at)
-    .bind(audit.actor.as_uuid())
-    .bind(audit.action.as_str())
-    .bind(audit.definition_id.as_uuid())
-    .bind(audit.instance_id.map(|i| i.as_uuid()))
-    .bind(audit.stage_id.map(|s| s.as_uuid()))
-    .bind(
-        matches!(
-            audit.action,
-            access_reviews_domain::lifecycle::Action::InstanceCompleted
-                | access_reviews_domain::lifecycle::Action::DefinitionStopped
-        ) && audit.instance_id.is_some(),
-    )
-    .execute(conn)
-    .await
-    .map_err(map_sqlx)?;
-    Ok(())
-}
-
-/// Completes the definition.
-pub(crate) async fn complete_definition(
-    conn: &mut PgConnection,
-    definition: DefinitionId,
-    at: DateTime<Utc>,
-) -> Result<bool, RepositoryError> {
-    let done = sqlx::query(
-        "UPDATE access_review_definitions SET status = $3, last_modified_date_time = $2, \
-         next_instance_at = NULL WHERE id = $1 AND status <> $3",
-    )
-    .bind(definition.as_uuid())
-    .bind(at)
-    .bind(COMPLETED)
-    .execute(conn)
-    .await
-    .map_err(map_sqlx)?;
-    Ok(done.rows_affected() == 1)
-}
+use crate::error::map_sqlx;
+use crate::repository::PgRepository;
+use crate::writes::{
+    COMPLETED, IN_PROGRESS, apply_decisions, complete_definition, finish_instance, insert_action,
+    insert_started, lock_instance,
+};
 
 #[derive(sqlx::FromRow)]
 struct DueRow {
@@ -468,55 +277,5 @@ impl LifecycleRepository for PgRepository {
     async fn record_action(&self, audit: &ActionAudit) -> Result<(), RepositoryError> {
         let mut conn = self.pool().acquire().await.map_err(map_sqlx)?;
         insert_action(&mut conn, audit).await
-    }
-}
-
-/// A clock that runs ahead of real time by an offset kept in PostgreSQL,
-/// so that every replica agrees on the time and a test can move it
-/// forward: the test clock of `CLOCK_CONTROL=enabled`.
-#[derive(Clone)]
-pub struct PgTestClock {
-    pool: PgPool,
-}
-
-impl PgTestClock {
-    /// A clock over a pool whose database has [`crate::MIGRATOR`] applied.
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
-    }
-}
-
-fn offset(ms: i64) -> chrono::Duration {
-    chrono::Duration::milliseconds(ms)
-}
-
-#[async_trait]
-impl Clock for PgTestClock {
-    async fn now(&self) -> Result<DateTime<Utc>, RepositoryError> {
-        let ms: i64 = sqlx::query_scalar("SELECT offset_ms FROM test_clock")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_sqlx)?;
-        Ok(Utc::now().trunc_subsecs(3) + offset(ms))
-    }
-}
-
-#[async_trait]
-impl ClockControl for PgTestClock {
-    async fn advance(&self, by: chrono::Duration) -> Result<DateTime<Utc>, RepositoryError> {
-        let ms: i64 = sqlx::query_scalar(
-            "UPDATE test_clock SET offset_ms = offset_ms + $1 RETURNING offset_ms",
-        )
-        .bind(by.num_milliseconds())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_sqlx)?;
-        if ms < 0 {
-            return Err(CorruptRow {
-                what: "clock offset",
-            }
-            .into());
-        }
-        Ok(Utc::now().trunc_subsecs(3) + offset(ms))
     }
 }

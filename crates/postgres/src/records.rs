@@ -7,6 +7,7 @@ use access_reviews_domain::definition::{
     StageSettings,
 };
 use access_reviews_domain::schedule::{Pattern, Range, RangeKind};
+use access_reviews_domain::status::ReviewStatus;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -246,4 +247,9 @@ impl TryFrom<SettingsRecord> for ScheduleSettings {
             recurrence: s.recurrence.map(Recurrence::try_from).transpose()?,
         })
     }
+}
+
+/// A status as stored.
+pub(crate) fn status(raw: &str) -> Result<ReviewStatus, CorruptRow> {
+    raw.parse().map_err(|_| CorruptRow { what: "status" })
 }

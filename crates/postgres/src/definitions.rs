@@ -1,0 +1,136 @@
+//! [`DefinitionRepository`] over PostgreSQL.
+
+use access_reviews_domain::definition::{
+    Creator, Definition, DisplayName, NewDefinition, QueryScope,
+};
+use access_reviews_domain::ids::{DefinitionId, PrincipalId};
+use access_reviews_domain::ports::{DefinitionRepository, RepositoryError, StartedReview};
+use access_reviews_domain::query::{ListQuery, Page};
+use access_reviews_domain::schedule::Schedule;
+use access_reviews_domain::status::ReviewStatus;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::error::{CorruptRow, map_sqlx};
+use crate::paging::{limits, paged};
+use crate::records::{
+    QueryScopeRecord, SettingsRecord, StageSettingsRecord, plan_from_records, scopes_from_records,
+    status,
+};
+use crate::repository::PgRepository;
+use crate::writes::{insert_definition, insert_started};
+
+#[derive(sqlx::FromRow)]
+struct DefinitionRow {
+    id: Uuid,
+    display_name: String,
+    description_for_admins: Option<String>,
+    description_for_reviewers: Option<String>,
+    scope: Json<QueryScopeRecord>,
+    reviewers: Json<Vec<QueryScopeRecord>>,
+    fallback_reviewers: Json<Vec<QueryScopeRecord>>,
+    stage_settings: Json<Vec<StageSettingsRecord>>,
+    settings: Json<SettingsRecord>,
+    created_by_id: Uuid,
+    created_by_display_name: Option<String>,
+    created_by_user_principal_name: Option<String>,
+    created_date_time: DateTime<Utc>,
+    last_modified_date_time: DateTime<Utc>,
+    status: String,
+    next_instance_at: Option<DateTime<Utc>>,
+    instances_started: i32,
+}
+
+impl TryFrom<DefinitionRow> for Definition {
+    type Error = CorruptRow;
+
+    fn try_from(row: DefinitionRow) -> Result<Self, CorruptRow> {
+        Ok(Definition {
+            id: DefinitionId::from_uuid(row.id),
+            spec: NewDefinition {
+                display_name: DisplayName::parse(row.display_name).map_err(|_| CorruptRow {
+                    what: "display name",
+                })?,
+                description_for_admins: row.description_for_admins,
+                description_for_reviewers: row.description_for_reviewers,
+                scope: QueryScope::from(row.scope.0),
+                reviewers: scopes_from_records(row.reviewers.0),
+                fallback_reviewers: scopes_from_records(row.fallback_reviewers.0),
+                stage_plan: plan_from_records(row.stage_settings.0)?,
+                settings: row.settings.0.try_into()?,
+            },
+            created_by: Creator {
+                id: PrincipalId::from_uuid(row.created_by_id),
+                display_name: row.created_by_display_name,
+                user_principal_name: row.created_by_user_principal_name,
+            },
+            created_date_time: row.created_date_time,
+            last_modified_date_time: row.last_modified_date_time,
+            status: status(&row.status)?,
+            schedule: Schedule {
+                next_start: row.next_instance_at,
+                instances_started: u32::try_from(row.instances_started).map_err(|_| {
+                    CorruptRow {
+                        what: "instances started",
+                    }
+                })?,
+            },
+        })
+    }
+}
+
+const DEFINITION_COLUMNS: &str = "id, display_name, description_for_admins, \
+    description_for_reviewers, scope, reviewers, fallback_reviewers, stage_settings, settings, \
+    created_by_id, created_by_display_name, created_by_user_principal_name, created_date_time, \
+    last_modified_date_time, status, next_instance_at, instances_started";
+
+#[async_trait]
+impl DefinitionRepository for PgRepository {
+    async fn create(&self, review: &StartedReview) -> Result<(), RepositoryError> {
+        let mut tx = self.pool().begin().await.map_err(map_sqlx)?;
+        insert_definition(&mut tx, &review.definition).await?;
+        insert_started(&mut tx, review).await?;
+        tx.commit().await.map_err(map_sqlx)
+    }
+
+    async fn create_scheduled(&self, definition: &Definition) -> Result<(), RepositoryError> {
+        let mut conn = self.pool().acquire().await.map_err(map_sqlx)?;
+        insert_definition(&mut conn, definition).await
+    }
+
+    async fn get(&self, id: DefinitionId) -> Result<Option<Definition>, RepositoryError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {DEFINITION_COLUMNS} FROM access_review_definitions WHERE id = $1"
+        ));
+        let row: Option<DefinitionRow> = sqlx::query_as(sql)
+            .bind(id.as_uuid())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        Ok(row.map(Definition::try_from).transpose()?)
+    }
+
+    async fn list(
+        &self,
+        query: ListQuery,
+        created_by: Option<PrincipalId>,
+    ) -> Result<Page<Definition>, RepositoryError> {
+        let (limit, offset) = limits(query.page);
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {DEFINITION_COLUMNS} FROM access_review_definitions \
+             WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR created_by_id = $2) \
+             ORDER BY seq LIMIT $3 OFFSET $4"
+        ));
+        let rows: Vec<DefinitionRow> = sqlx::query_as(sql)
+            .bind(query.status.map(ReviewStatus::as_str))
+            .bind(created_by.map(|c| c.as_uuid()))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        paged(rows, query.page, Definition::try_from)
+    }
+}
