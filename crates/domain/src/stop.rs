@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::actor::Actor;
 use crate::decision::{MoveRule, ReviewerRules};
-use crate::definition::Definition;
+use crate::definition::{Definition, StageSettings};
 use crate::ids::{DefinitionId, PrincipalId, StageId};
 use crate::instance::Instance;
 use crate::lifecycle::InstanceEnd;
@@ -78,55 +78,52 @@ pub enum StopRefused {
     NotInProgress(#[from] StageNotInProgress),
 }
 
-impl StopTransition {
-    /// The settings of the stage that stopping `stopping` creates, if any:
-    /// the first of the plan not yet created whose `dependsOn` stages are
-    /// all `Completed` once `stopping` is. Public so that the caller can
-    /// resolve that stage's reviewers before planning.
-    pub fn next_settings<'a>(
-        definition: &'a Definition,
-        stages: &[Stage],
-        stopping: StageId,
-    ) -> Option<&'a crate::definition::StageSettings> {
-        let completed = |key: &_| {
-            stages.iter().any(|s| {
-                &s.key == key && (s.id == stopping || s.status() == ReviewStatus::Completed)
-            })
-        };
-        definition.spec.stage_plan.stages().iter().find(|settings| {
-            !stages.iter().any(|s| s.key == settings.stage_id)
-                && !settings.depends_on.is_empty()
-                && settings.depends_on.iter().all(completed)
-        })
+/// A stop found, before its stage's state is checked and the next stage's
+/// reviewers are resolved: what the stop would create is computed once,
+/// here, so that the caller resolves those reviewers and then
+/// [`finishes`](Self::finish) the plan.
+#[derive(Debug)]
+pub struct PendingStop<'a> {
+    definition: &'a Definition,
+    stages: &'a [Stage],
+    stage: &'a Stage,
+    next: Option<&'a StageSettings>,
+}
+
+impl<'a> PendingStop<'a> {
+    /// The stage to stop, as it is now.
+    pub fn stage(&self) -> &'a Stage {
+        self.stage
     }
 
-    /// Plans the stop of `stage_id` at `now`, following Graph: the stage
-    /// becomes `Completed`; every stage of the plan not yet created whose
-    /// `dependsOn` stages are now all `Completed` is created `InProgress`;
-    /// when none is created and no other stage is still `InProgress`, the
-    /// instance completes.
-    ///
-    /// `stages` are all the stages the instance has so far.
+    /// The settings of the stage the stop creates, if any.
+    pub fn next_settings(&self) -> Option<&'a StageSettings> {
+        self.next
+    }
+
+    /// Plans the stop at `now`, following Graph: the stage becomes
+    /// `Completed`; the stage of the plan whose `dependsOn` stages are now
+    /// all `Completed` is created `InProgress`; when none is created and no
+    /// other stage is still `InProgress`, the instance completes.
     ///
     /// `next_reviewers` are the reviewers of the stage the stop creates
     /// ([`Self::next_settings`]); unused when none is created.
-    pub fn plan(
-        definition: &Definition,
+    ///
+    /// # Errors
+    /// When the stage is not `InProgress`.
+    pub fn finish(
+        self,
         instance: &Instance,
-        stages: &[Stage],
-        stage_id: StageId,
         actor: &Actor,
         now: DateTime<Utc>,
         next_reviewers: ReviewerRules,
-    ) -> Result<Self, StopRefused> {
-        let mut stopped = stages
-            .iter()
-            .find(|s| s.id == stage_id && s.instance_id == instance.id)
-            .cloned()
-            .ok_or(StopRefused::StageNotFound)?;
+    ) -> Result<StopTransition, StageNotInProgress> {
+        let definition = self.definition;
+        let mut stopped = self.stage.clone();
         stopped.stop(now)?;
 
-        let started = Self::next_settings(definition, stages, stage_id)
+        let started = self
+            .next
             .map(|settings| Stage::start(instance.id, settings, now));
 
         let carry_over = started.as_ref().map(|next| CarryOver {
@@ -142,14 +139,15 @@ impl StopTransition {
             reviewers: next_reviewers,
         });
 
-        let others_running = stages
+        let others_running = self
+            .stages
             .iter()
             .any(|s| s.id != stopped.id && s.status() == ReviewStatus::InProgress);
         let mut instance = instance.clone();
         let instance_completed =
             started.is_none() && !others_running && instance.complete(now).is_ok();
 
-        Ok(Self {
+        Ok(StopTransition {
             audit: StopAudit {
                 at: now,
                 actor: actor.id(),
@@ -165,5 +163,58 @@ impl StopTransition {
             carry_over,
             instance,
         })
+    }
+}
+
+impl StopTransition {
+    /// Finds the stage `stage_id` among `stages` (all the stages its
+    /// instance has so far) and what stopping it creates: the first stage
+    /// of the plan not yet created whose `dependsOn` stages are all
+    /// `Completed` once it is.
+    ///
+    /// `None` when it is not one of them.
+    pub fn begin<'a>(
+        definition: &'a Definition,
+        stages: &'a [Stage],
+        stage_id: StageId,
+    ) -> Option<PendingStop<'a>> {
+        let stage = stages.iter().find(|s| s.id == stage_id)?;
+        let completed = |key: &_| {
+            stages.iter().any(|s| {
+                &s.key == key && (s.id == stage_id || s.status() == ReviewStatus::Completed)
+            })
+        };
+        let next = definition.spec.stage_plan.stages().iter().find(|settings| {
+            !stages.iter().any(|s| s.key == settings.stage_id)
+                && !settings.depends_on.is_empty()
+                && settings.depends_on.iter().all(completed)
+        });
+        Some(PendingStop {
+            definition,
+            stages,
+            stage,
+            next,
+        })
+    }
+
+    /// [`Self::begin`] and [`PendingStop::finish`] at once, for a caller
+    /// that knows the next stage's reviewers already.
+    ///
+    /// # Errors
+    /// When the stage is not one of `stages` of `instance`, or is not
+    /// `InProgress`.
+    pub fn plan(
+        definition: &Definition,
+        instance: &Instance,
+        stages: &[Stage],
+        stage_id: StageId,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        next_reviewers: ReviewerRules,
+    ) -> Result<Self, StopRefused> {
+        let pending = Self::begin(definition, stages, stage_id)
+            .filter(|p| p.stage().instance_id == instance.id)
+            .ok_or(StopRefused::StageNotFound)?;
+        Ok(pending.finish(instance, actor, now, next_reviewers)?)
     }
 }

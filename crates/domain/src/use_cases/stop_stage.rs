@@ -9,7 +9,7 @@ use crate::ports::{
 };
 use crate::stage::StageNotInProgress;
 use crate::status::ReviewStatus;
-use crate::stop::{StopRefused, StopTransition};
+use crate::stop::StopTransition;
 use crate::use_cases::Ports;
 use crate::use_cases::reviewers::{ResolveError, resolve_rules};
 use crate::use_cases::{Missing, find_instance};
@@ -117,17 +117,24 @@ impl StopStage {
         )
         .await?;
         let stages = self.stages.all(instance_id).await?;
-        let Some(stage) = stages.iter().find(|s| s.id == stage_id) else {
-            return Err(StopStageError::NotFound(Missing::Stage(stage_id)));
-        };
+        // What the stop creates is computed here, once; the stage's
+        // existence is checked here, once.
+        let pending = StopTransition::begin(&definition, &stages, stage_id)
+            .ok_or(StopStageError::NotFound(Missing::Stage(stage_id)))?;
         if !actor.may_write(&definition) {
             return Err(StopStageError::Forbidden);
         }
+        // Refused before the next stage's reviewers are resolved for
+        // nothing; the transition checks it again as its rule.
+        let status = pending.stage().status();
+        if status != ReviewStatus::InProgress {
+            return Err(StageNotInProgress { status }.into());
+        }
         let at = match when {
             When::Now => self.clock.now().await?,
-            When::ScheduledEnd => stage.end_date_time,
+            When::ScheduledEnd => pending.stage().end_date_time,
         };
-        let next_reviewers = match StopTransition::next_settings(&definition, &stages, stage_id) {
+        let next_reviewers = match pending.next_settings() {
             Some(next) => {
                 match resolve_rules(&*self.directory, &next.reviewers, &next.fallback_reviewers)
                     .await
@@ -144,20 +151,7 @@ impl StopStage {
             }
             None => ReviewerRules::default(),
         };
-
-        let transition = StopTransition::plan(
-            &definition,
-            &instance,
-            &stages,
-            stage_id,
-            actor,
-            at,
-            next_reviewers,
-        )
-        .map_err(|refused| match refused {
-            StopRefused::StageNotFound => StopStageError::NotFound(Missing::Stage(stage_id)),
-            StopRefused::NotInProgress(e) => StopStageError::NotInProgress(e),
-        })?;
+        let transition = pending.finish(&instance, actor, at, next_reviewers)?;
 
         match self.stages.commit_stop(&transition).await? {
             StopOutcome::Committed => Ok(transition),
