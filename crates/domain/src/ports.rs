@@ -332,6 +332,14 @@ pub trait DecisionRepository: Send + Sync {
         who: PrincipalId,
     ) -> Result<Vec<Phase>, RepositoryError>;
 
+    /// Whether `who` reviews at least one item in any phase of any of the
+    /// definition's instances, however many it has.
+    async fn reviews_in_definition(
+        &self,
+        definition: DefinitionId,
+        who: PrincipalId,
+    ) -> Result<bool, RepositoryError>;
+
     /// Records `review` on each item in the phase: kept in the history of
     /// the phase and shown as the items' latest decision.
     ///

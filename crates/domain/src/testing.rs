@@ -644,6 +644,24 @@ impl DecisionRepository for InMemoryRepository {
             .collect())
     }
 
+    async fn reviews_in_definition(
+        &self,
+        definition: DefinitionId,
+        who: PrincipalId,
+    ) -> Result<bool, RepositoryError> {
+        let store = self.store()?;
+        Ok(store.phases.iter().any(|(phase, instance, rules)| {
+            store
+                .instances
+                .iter()
+                .any(|i| i.id == *instance && i.definition_id == definition)
+                && store
+                    .phase_entries(*phase)
+                    .iter()
+                    .any(|e| rules.reviews(who, e.item.principal.id, e.manager))
+        }))
+    }
+
     async fn record(
         &self,
         phase: Phase,

@@ -676,3 +676,47 @@ async fn stopping_a_definition_before_its_start_ends_it_without_any_instance() {
     let definition = w.read.definition(&admin(), definition).await.unwrap();
     assert_eq!(definition.status, ReviewStatus::Completed);
 }
+
+#[tokio::test]
+async fn a_reviewer_only_in_the_101st_instance_may_read_the_definition() {
+    let w = world();
+    let mut spec = spec(0);
+    spec.settings.recurrence = Some(crate::use_cases::tests::weekly(w.clock.now().date_naive()));
+    let definition = w
+        .create
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .definition()
+        .id;
+    for _ in 0..99 {
+        w.clock.advance(Duration::days(7));
+        w.lifecycle.run_due(Claim::All).await.unwrap();
+    }
+    let late = user(&w, "late").await;
+    assert!(matches!(
+        w.read.definition(&person(late), definition).await,
+        Err(ReadError::Forbidden)
+    ));
+    member(&w, w.group, late).await;
+    w.clock.advance(Duration::days(7));
+    w.lifecycle.run_due(Claim::All).await.unwrap();
+
+    let all = w
+        .read
+        .instances(
+            &admin(),
+            definition,
+            ListQuery {
+                status: None,
+                page: PageRequest::new(Some(999), 0).unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 101);
+    assert!(
+        w.read.definition(&person(late), definition).await.is_ok(),
+        "a reviewer of its 101st instance reads the definition"
+    );
+}

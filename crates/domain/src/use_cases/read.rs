@@ -57,28 +57,19 @@ impl ReadReviews {
         if actor.may_read(definition) {
             return Ok(true);
         }
-        let instances = match instance {
-            Some(id) => vec![id],
-            None => self
-                .instances
-                .list(definition.id, ListQuery::default())
-                .await?
-                .items
-                .iter()
-                .map(|i| i.id)
-                .collect(),
-        };
-        for id in instances {
-            if !self
+        Ok(match instance {
+            Some(id) => !self
                 .decisions
                 .phases_reviewed_by(id, actor.id())
                 .await?
-                .is_empty()
-            {
-                return Ok(true);
+                .is_empty(),
+            // Every instance, not a page of them.
+            None => {
+                self.decisions
+                    .reviews_in_definition(definition.id, actor.id())
+                    .await?
             }
-        }
-        Ok(false)
+        })
     }
 
     /// A page of definitions: all of them for a caller with a read role,

@@ -497,3 +497,35 @@ async fn two_schedulers_racing_for_due_starts_start_one_instance_per_period() {
         20
     );
 }
+
+#[tokio::test]
+async fn a_reviewer_is_found_in_any_instance_of_a_definition_and_only_of_it() {
+    let db = Db::new().await;
+    let reviewer = member_of(&db, group_id(), "ann").await;
+    let stranger = user(&db, "bob").await;
+    let reviewed = db
+        .create()
+        .execute(&admin(), self_review(1))
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
+    let lookup = |definition| {
+        let repo = db.repo.clone();
+        async move {
+            (
+                repo.reviews_in_definition(definition, reviewer)
+                    .await
+                    .unwrap(),
+                repo.reviews_in_definition(definition, stranger)
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    assert_eq!(lookup(reviewed.definition.id).await, (true, false));
+    assert_eq!(
+        lookup(access_reviews_domain::ids::DefinitionId::new_random()).await,
+        (false, false)
+    );
+}
