@@ -847,14 +847,47 @@ async fn filter_by_current_user_batch_and_reset() {
         "invalidRequest",
         Some("invalidProperty"),
     );
+    let not_a_reviewer = app
+        .post(
+            &format!("{instance}/batchRecordDecisions"),
+            &stranger,
+            json!({"decision": "Approve"}),
+        )
+        .await;
+    assert_error(&not_a_reviewer, StatusCode::FORBIDDEN, "accessDenied", None);
+    // Graph allows applications to record decisions in a batch: on every
+    // item, as the application.
     let app_batch = app
         .post(
             &format!("{instance}/batchRecordDecisions"),
             &application(&["AccessReview.ReadWrite.All"]),
-            json!({"decision": "Approve"}),
+            json!({"decision": "Deny", "justification": "by policy", "principalId": setup.members[2]}),
         )
         .await;
-    assert_error(&app_batch, StatusCode::FORBIDDEN, "accessDenied", None);
+    assert_eq!(
+        app_batch.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        app_batch.body
+    );
+    let denied = app
+        .get(
+            &format!("{instance}/decisions?$filter=decision%20eq%20'Deny'"),
+            &admin(),
+        )
+        .await;
+    let denied = denied.body["value"].as_array().unwrap();
+    assert_eq!(denied.len(), 1);
+    assert_eq!(denied[0]["principal"]["id"], setup.members[2].as_str());
+    assert_eq!(denied[0]["justification"], "by policy");
+    let app_read_only = app
+        .post(
+            &format!("{instance}/batchRecordDecisions"),
+            &application(&["AccessReview.Read.All"]),
+            json!({"decision": "Deny"}),
+        )
+        .await;
+    assert_error(&app_read_only, StatusCode::FORBIDDEN, "accessDenied", None);
 
     let not_allowed = app
         .post(

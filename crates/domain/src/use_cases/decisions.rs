@@ -7,7 +7,8 @@ use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId}
 use crate::instance::Instance;
 use crate::ports::{
     Clock, DecisionQuery, DecisionRepository, DefinitionRepository, DirectoryRepository,
-    InstanceRepository, ItemScope, Phase, RecordOutcome, RepositoryError, StageRepository,
+    InstanceRepository, ItemScope, Phase, PhaseItem, RecordOutcome, RepositoryError,
+    StageRepository,
 };
 use crate::query::Page;
 use crate::stage::StageNotInProgress;
@@ -221,8 +222,8 @@ impl Decisions {
         })
     }
 
-    /// Resolves the phase a decision is recorded in, for a signed-in
-    /// caller: applications never decide.
+    /// Resolves the phase a decision on one item is recorded in, for a
+    /// signed-in caller: applications decide only in batches.
     async fn decision_phase(
         &self,
         actor: &Actor,
@@ -233,6 +234,16 @@ impl Decisions {
         if matches!(actor, Actor::Application { .. }) {
             return Err(DecisionError::ApplicationCannotDecide);
         }
+        self.phase_of(definition_id, instance_id, target).await
+    }
+
+    /// Resolves the phase a decision is recorded in, and who reviews in it.
+    async fn phase_of(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        target: DecisionTarget,
+    ) -> Result<DecisionPhase, DecisionError> {
         let (definition, instance) = self.review(definition_id, instance_id).await?;
         let resolved = self.phase(&definition, &instance, target).await?;
         let rules = self
@@ -308,10 +319,14 @@ impl Decisions {
 
     /// `POST …/batchRecordDecisions`: records one decision on every item of
     /// the phase that the caller reviews, optionally only those of one
-    /// principal and/or resource.
+    /// principal and/or resource. An application (Graph allows
+    /// `AccessReview.ReadWrite.All` as an application permission here)
+    /// decides for every item of the phase, as itself, when it may act on
+    /// the review.
     ///
     /// # Errors
-    /// See [`DecisionError`].
+    /// See [`DecisionError`]; [`DecisionError::Forbidden`] for a signed-in
+    /// caller who reviews no item of the phase.
     #[allow(clippy::too_many_arguments)]
     pub async fn record_batch(
         &self,
@@ -323,15 +338,23 @@ impl Decisions {
         principal: Option<PrincipalId>,
         resource: Option<PrincipalId>,
     ) -> Result<(), DecisionError> {
-        let at = self
-            .decision_phase(actor, definition_id, instance_id, target)
-            .await?;
-        let items: Vec<DecisionItemId> = self
+        let at = self.phase_of(definition_id, instance_id, target).await?;
+        let application = matches!(actor, Actor::Application { .. });
+        if application && !actor.may_write(&at.definition) {
+            return Err(DecisionError::Forbidden);
+        }
+        let reviewed: Vec<PhaseItem> = self
             .decisions
             .phase_items(at.resolved.phase)
             .await?
             .into_iter()
-            .filter(|e| at.rules.reviews(actor.id(), e.item.principal.id, e.manager))
+            .filter(|e| application || at.rules.reviews(actor.id(), e.item.principal.id, e.manager))
+            .collect();
+        if reviewed.is_empty() && !application {
+            return Err(DecisionError::Forbidden);
+        }
+        let items: Vec<DecisionItemId> = reviewed
+            .into_iter()
             .filter(|e| principal.is_none_or(|p| p == e.item.principal.id))
             .filter(|e| resource.is_none_or(|r| r == e.item.resource.id))
             .map(|e| e.item.id)
@@ -340,7 +363,14 @@ impl Decisions {
         if items.is_empty() {
             return Ok(());
         }
-        let reviewer = self.reviewer(actor).await?;
+        let reviewer = match actor {
+            Actor::Application { id, display_name } => Identity {
+                id: *id,
+                display_name: display_name.clone().unwrap_or_default(),
+                user_principal_name: String::new(),
+            },
+            Actor::User { .. } => self.reviewer(actor).await?,
+        };
         self.commit(at.resolved.phase, &items, reviewer, review)
             .await
     }

@@ -720,3 +720,45 @@ async fn a_reviewer_only_in_the_101st_instance_may_read_the_definition() {
         "a reviewer of its 101st instance reads the definition"
     );
 }
+
+#[tokio::test]
+async fn a_batch_from_someone_who_reviews_nothing_is_refused_and_applications_decide_all() {
+    let w = world();
+    let people = members(&w).await;
+    let review = w
+        .create
+        .execute(&admin(), spec(0))
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
+    let batch = |actor: crate::actor::Actor| {
+        let w = &w;
+        let review = &review;
+        async move {
+            w.decisions
+                .record_batch(
+                    &actor,
+                    review.definition.id,
+                    review.instance.id,
+                    DecisionTarget::Current,
+                    NewReview {
+                        decision: Decision::Deny,
+                        justification: Some("batch".into()),
+                    },
+                    None,
+                    None,
+                )
+                .await
+        }
+    };
+    assert!(matches!(
+        batch(person(PrincipalId::new_random())).await,
+        Err(DecisionError::Forbidden)
+    ));
+    assert!(items(&w, &review).await.iter().all(|i| i.latest.is_none()));
+    batch(crate::use_cases::tests::app()).await.unwrap();
+    let decided = items(&w, &review).await;
+    assert_eq!(decided.len(), people.len());
+    assert!(decided.iter().all(|i| i.decision() == Decision::Deny));
+}
