@@ -89,6 +89,14 @@ pub fn router(state: AppState) -> Router {
     for mine in MINE {
         router = router
             .route(
+                &format!("{DEFINITIONS}/{mine}"),
+                get(definitions::list_definitions),
+            )
+            .route(
+                &format!("{definition}/instances/{mine}"),
+                get(instances::list_instances),
+            )
+            .route(
                 &format!("{instance}/stages/{mine}"),
                 get(stages::list_stages),
             )

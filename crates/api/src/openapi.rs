@@ -90,6 +90,20 @@ pub fn operations() -> Vec<Operation> {
         .takes("accessReviewScheduleDefinition")
         .returns("accessReviewScheduleDefinition")
         .status(201),
+        op(
+            "get",
+            format!("{DEFINITIONS}/{mine}"),
+            "listMyDefinitions",
+            "List the definitions in which the caller reviews",
+        )
+        .lists("accessReviewScheduleDefinition"),
+        op(
+            "get",
+            format!("{d}/instances/{mine}"),
+            "listMyInstances",
+            "List a definition's instances in which the caller reviews",
+        )
+        .lists("accessReviewInstance"),
         op("get", d.clone(), "getDefinition", "Get a definition")
             .returns("accessReviewScheduleDefinition"),
         op(

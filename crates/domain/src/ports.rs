@@ -110,6 +110,14 @@ pub trait DefinitionRepository: Send + Sync {
         query: ListQuery,
         created_by: Option<PrincipalId>,
     ) -> Result<Page<Definition>, RepositoryError>;
+
+    /// A page of the definitions in any of whose instances `who` reviews
+    /// an item ([`ReviewerRules::reviews`]), oldest first.
+    async fn list_reviewed_by(
+        &self,
+        who: PrincipalId,
+        query: ListQuery,
+    ) -> Result<Page<Definition>, RepositoryError>;
 }
 
 /// Stores instances.
@@ -126,6 +134,15 @@ pub trait InstanceRepository: Send + Sync {
     async fn list(
         &self,
         definition_id: DefinitionId,
+        query: ListQuery,
+    ) -> Result<Page<Instance>, RepositoryError>;
+
+    /// A page of the definition's instances in which `who` reviews an item
+    /// ([`ReviewerRules::reviews`]), oldest first.
+    async fn list_reviewed_by(
+        &self,
+        definition_id: DefinitionId,
+        who: PrincipalId,
         query: ListQuery,
     ) -> Result<Page<Instance>, RepositoryError>;
 }

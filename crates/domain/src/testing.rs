@@ -146,6 +146,18 @@ impl Store {
             .collect()
     }
 
+    /// Whether `who` reviews an item in any phase of the instance.
+    fn reviews_in(&self, instance: InstanceId, who: PrincipalId) -> bool {
+        self.phases
+            .iter()
+            .filter(|(_, i, _)| *i == instance)
+            .any(|(phase, _, rules)| {
+                self.phase_entries(*phase)
+                    .iter()
+                    .any(|e| rules.reviews(who, e.item.principal.id, e.manager))
+            })
+    }
+
     fn rules(&self, phase: Phase) -> Option<ReviewerRules> {
         self.phases
             .iter()
@@ -251,6 +263,24 @@ impl DefinitionRepository for InMemoryRepository {
         Ok(())
     }
 
+    async fn list_reviewed_by(
+        &self,
+        who: PrincipalId,
+        query: ListQuery,
+    ) -> Result<Page<Definition>, RepositoryError> {
+        let store = self.store()?;
+        Ok(page(
+            store.definitions.iter().filter(|d| {
+                status_matches(query, d.status)
+                    && store
+                        .instances
+                        .iter()
+                        .any(|i| i.definition_id == d.id && store.reviews_in(i.id, who))
+            }),
+            query,
+        ))
+    }
+
     async fn create_scheduled(&self, definition: &Definition) -> Result<(), RepositoryError> {
         self.store()?.definitions.push(definition.clone());
         Ok(())
@@ -306,6 +336,23 @@ impl InstanceRepository for InMemoryRepository {
                 .instances
                 .iter()
                 .filter(|i| i.definition_id == definition_id && status_matches(query, i.status())),
+            query,
+        ))
+    }
+
+    async fn list_reviewed_by(
+        &self,
+        definition_id: DefinitionId,
+        who: PrincipalId,
+        query: ListQuery,
+    ) -> Result<Page<Instance>, RepositoryError> {
+        let store = self.store()?;
+        Ok(page(
+            store.instances.iter().filter(|i| {
+                i.definition_id == definition_id
+                    && status_matches(query, i.status())
+                    && store.reviews_in(i.id, who)
+            }),
             query,
         ))
     }

@@ -20,6 +20,7 @@ use crate::records::{
     status,
 };
 use crate::repository::PgRepository;
+use crate::rules::REVIEWS;
 use crate::writes::{insert_definition, insert_started};
 
 #[derive(sqlx::FromRow)]
@@ -126,6 +127,34 @@ impl DefinitionRepository for PgRepository {
         let rows: Vec<DefinitionRow> = sqlx::query_as(sql)
             .bind(query.status.map(ReviewStatus::as_str))
             .bind(created_by.map(|c| c.as_uuid()))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        paged(rows, query.page, Definition::try_from)
+    }
+
+    async fn list_reviewed_by(
+        &self,
+        who: PrincipalId,
+        query: ListQuery,
+    ) -> Result<Page<Definition>, RepositoryError> {
+        let (limit, offset) = limits(query.page);
+        let reviews = REVIEWS.replace("$who", "$2");
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {DEFINITION_COLUMNS} FROM access_review_definitions d \
+             WHERE ($1::text IS NULL OR d.status = $1) \
+             AND EXISTS (SELECT 1 FROM access_review_instances ri \
+                 JOIN review_phases rp ON rp.instance_id = ri.id \
+                 JOIN phase_items pi ON pi.phase_id = rp.id \
+                 JOIN decision_items i ON i.id = pi.item_id \
+                 WHERE ri.definition_id = d.id AND {reviews}) \
+             ORDER BY d.seq LIMIT $3 OFFSET $4"
+        ));
+        let rows: Vec<DefinitionRow> = sqlx::query_as(sql)
+            .bind(query.status.map(ReviewStatus::as_str))
+            .bind(who.as_uuid())
             .bind(limit)
             .bind(offset)
             .fetch_all(self.pool())

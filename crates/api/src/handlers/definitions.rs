@@ -7,7 +7,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::paths::DefinitionPath;
+use super::paths::{DefinitionPath, ReviewerFilter};
 use super::{DEFINITIONS, listing, options};
 use crate::AppState;
 use crate::auth::{Reader, Writer};
@@ -41,22 +41,31 @@ pub async fn create_definition(
         .into_response())
 }
 
-/// `GET …/definitions`.
+/// `GET …/definitions`, and `…/definitions/filterByCurrentUser(on='reviewer')`:
+/// those in any of whose instances the caller reviews.
 pub async fn list_definitions(
     caller: Reader,
+    ReviewerFilter(mine): ReviewerFilter,
     root: ServiceRoot,
     State(state): State<AppState>,
     uri: Uri,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let listing = listing(root, uri, query, DEFINITION_PROPERTIES, Filterable::Status)?;
-    let page = state
-        .use_cases
-        .read
-        .definitions(caller.actor(), listing.options.list_query())
-        .await?;
+    let read = &state.use_cases.read;
+    let (page, context) = if mine {
+        let page = read
+            .definitions_reviewed(caller.actor(), listing.options.list_query())
+            .await?;
+        (page, "Collection(accessReviewScheduleDefinition)")
+    } else {
+        let page = read
+            .definitions(caller.actor(), listing.options.list_query())
+            .await?;
+        (page, CONTEXT)
+    };
     let items: Vec<_> = page.items.iter().map(DefinitionDto::from).collect();
-    Ok(listing.answer(CONTEXT, &items, page.has_more))
+    Ok(listing.answer(context, &items, page.has_more))
 }
 
 /// `GET …/definitions/{id}`.

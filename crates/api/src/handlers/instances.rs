@@ -5,7 +5,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, Uri};
 use serde_json::Value;
 
-use super::paths::{DefinitionPath, InstancePath};
+use super::paths::{DefinitionPath, InstancePath, ReviewerFilter};
 use super::{instances_context, listing, options};
 use crate::AppState;
 use crate::auth::{Reader, Writer};
@@ -13,10 +13,13 @@ use crate::error::ApiError;
 use crate::odata::{self, EntityOptions, Filterable, ServiceRoot};
 use crate::wire::{INSTANCE_PROPERTIES, InstanceDto};
 
-/// `GET …/definitions/{id}/instances`.
+/// `GET …/definitions/{id}/instances`, and
+/// `…/instances/filterByCurrentUser(on='reviewer')`: those in which the
+/// caller reviews.
 pub async fn list_instances(
     caller: Reader,
     path: DefinitionPath,
+    ReviewerFilter(mine): ReviewerFilter,
     root: ServiceRoot,
     State(state): State<AppState>,
     uri: Uri,
@@ -30,10 +33,16 @@ pub async fn list_instances(
             caller.actor(),
             path.definition,
             listing.options.list_query(),
+            mine,
         )
         .await?;
     let items: Vec<_> = page.items.iter().map(InstanceDto::from).collect();
-    Ok(listing.answer(&instances_context(path.definition), &items, page.has_more))
+    let context = if mine {
+        "Collection(accessReviewInstance)".to_owned()
+    } else {
+        instances_context(path.definition)
+    };
+    Ok(listing.answer(&context, &items, page.has_more))
 }
 
 /// `GET …/definitions/{id}/instances/{id}`.

@@ -971,3 +971,70 @@ async fn a_scope_or_reviewer_the_service_cannot_resolve_is_a_400_naming_it() {
         json!([])
     );
 }
+
+/// `filterByCurrentUser(on='reviewer')` on definitions and on a
+/// definition's instances, in both spellings clients send: the reviewer
+/// finds the review, anyone else an empty list; the function is no id.
+#[tokio::test]
+async fn definitions_and_instances_filtered_by_the_current_reviewer() {
+    let app = app();
+    let setup = owner_review(&app, |_| {}).await;
+    let other = app.post(DEFINITIONS, &admin(), definition_body(1)).await;
+    assert_eq!(other.status, StatusCode::CREATED);
+    let reviewer = delegated_as(&setup.owner, "AccessReview.Read.All", &[]);
+    let stranger = delegated_as(&Uuid::new_v4().to_string(), "AccessReview.Read.All", &[]);
+    for function in [
+        "filterByCurrentUser(on='reviewer')",
+        "filterByCurrentUser(on=%27reviewer%27)",
+    ] {
+        let mine = app
+            .get(&format!("{DEFINITIONS}/{function}"), &reviewer)
+            .await;
+        assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+        let ids: Vec<&str> = mine.body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [setup.review.definition.as_str()]);
+        assert!(
+            mine.body["@odata.context"]
+                .as_str()
+                .unwrap()
+                .ends_with("$metadata#Collection(accessReviewScheduleDefinition)")
+        );
+        let none = app
+            .get(&format!("{DEFINITIONS}/{function}"), &stranger)
+            .await;
+        assert_eq!(none.body["value"], json!([]));
+
+        let instances = format!(
+            "{DEFINITIONS}/{}/instances/{function}",
+            setup.review.definition
+        );
+        let mine = app.get(&instances, &reviewer).await;
+        assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+        assert_eq!(mine.body["value"].as_array().unwrap().len(), 1);
+        assert!(
+            setup
+                .review
+                .instance_path
+                .ends_with(mine.body["value"][0]["id"].as_str().unwrap())
+        );
+        assert_eq!(
+            app.get(&instances, &stranger).await.body["value"],
+            json!([])
+        );
+    }
+    let unknown = app
+        .get(
+            &format!(
+                "{DEFINITIONS}/{}/instances/filterByCurrentUser(on='reviewer')",
+                Uuid::new_v4()
+            ),
+            &reviewer,
+        )
+        .await;
+    assert_error(&unknown, StatusCode::NOT_FOUND, "itemNotFound", None);
+}

@@ -554,7 +554,7 @@ async fn instances(
     definition: crate::ids::DefinitionId,
 ) -> Vec<crate::instance::Instance> {
     w.read
-        .instances(&admin(), definition, ListQuery::default())
+        .instances(&admin(), definition, ListQuery::default(), false)
         .await
         .unwrap()
         .items
@@ -711,6 +711,7 @@ async fn a_reviewer_only_in_the_101st_instance_may_read_the_definition() {
                 status: None,
                 page: PageRequest::new(Some(999), 0).unwrap(),
             },
+            false,
         )
         .await
         .unwrap();

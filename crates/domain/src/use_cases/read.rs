@@ -104,7 +104,9 @@ impl ReadReviews {
         }
     }
 
-    /// A page of a definition's instances.
+    /// A page of a definition's instances; with `mine`, only those in
+    /// which the caller reviews (`filterByCurrentUser(on='reviewer')`),
+    /// which anyone may ask of an existing definition.
     ///
     /// # Errors
     /// As [`Self::definition`].
@@ -113,9 +115,30 @@ impl ReadReviews {
         actor: &Actor,
         definition_id: DefinitionId,
         query: ListQuery,
+        mine: bool,
     ) -> Result<Page<Instance>, ReadError> {
+        if mine {
+            find_definition(&*self.definitions, definition_id).await?;
+            return Ok(self
+                .instances
+                .list_reviewed_by(definition_id, actor.id(), query)
+                .await?);
+        }
         self.definition(actor, definition_id).await?;
         Ok(self.instances.list(definition_id, query).await?)
+    }
+
+    /// `GET /definitions/filterByCurrentUser(on='reviewer')`: a page of the
+    /// definitions in any of whose instances the caller reviews.
+    ///
+    /// # Errors
+    /// Only [`ReadError::Repository`].
+    pub async fn definitions_reviewed(
+        &self,
+        actor: &Actor,
+        query: ListQuery,
+    ) -> Result<Page<Definition>, ReadError> {
+        Ok(self.definitions.list_reviewed_by(actor.id(), query).await?)
     }
 
     /// One instance.

@@ -470,7 +470,7 @@ async fn a_start_date_in_the_future_waits_not_started_and_today_starts_at_once()
     assert_eq!(created.started(), None);
     let instances = w
         .read
-        .instances(&admin(), definition.id, ListQuery::default())
+        .instances(&admin(), definition.id, ListQuery::default(), false)
         .await
         .unwrap();
     assert!(instances.items.is_empty());

@@ -13,8 +13,8 @@ use access_reviews_domain::definition::{NewDefinition, Recurrence, StagePlan};
 use access_reviews_domain::directory::{Group, Relation, User};
 use access_reviews_domain::ids::PrincipalId;
 use access_reviews_domain::ports::{
-    Claim, Clock, ClockControl, DecisionQuery, DecisionRepository, DirectoryRepository, ItemScope,
-    StartedReview,
+    Claim, Clock, ClockControl, DecisionQuery, DecisionRepository, DefinitionRepository,
+    DirectoryRepository, InstanceRepository, ItemScope, StartedReview,
 };
 use access_reviews_domain::query::PageRequest;
 use access_reviews_domain::schedule::{Pattern, PatternKind, Range, RangeKind};
@@ -527,5 +527,31 @@ async fn a_reviewer_is_found_in_any_instance_of_a_definition_and_only_of_it() {
     assert_eq!(
         lookup(access_reviews_domain::ids::DefinitionId::new_random()).await,
         (false, false)
+    );
+
+    // The same rule lists what each reviews.
+    db.create().execute(&admin(), spec(1)).await.unwrap();
+    let query = access_reviews_domain::query::ListQuery::default();
+    let definitions = |who| {
+        let repo = db.repo.clone();
+        async move {
+            DefinitionRepository::list_reviewed_by(&*repo, who, query)
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|d| d.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(definitions(reviewer).await, [reviewed.definition.id]);
+    assert!(definitions(stranger).await.is_empty());
+    let instances =
+        InstanceRepository::list_reviewed_by(&*db.repo, reviewed.definition.id, reviewer, query)
+            .await
+            .unwrap();
+    assert_eq!(
+        instances.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        [reviewed.instance.id]
     );
 }
