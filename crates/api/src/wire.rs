@@ -479,12 +479,41 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Api
             "The request body must be a JSON object.",
         ));
     }
+    if let Some(field) = nul_in(&value, String::new()) {
+        return Err(invalid(&field, "must not contain the NUL character"));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         ApiError::invalid(
             "invalidProperty",
             format!("The property '{}' has a value of the wrong type.", e.path()),
         )
     })
+}
+
+/// The path of the first string (or key) holding a NUL character, which
+/// no stored text may hold: `displayName`, `stageSettings[0].stageId`.
+fn nul_in(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => text.contains('\0').then_some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_in(item, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let path = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(path)
+            } else {
+                nul_in(item, path)
+            }
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => None,
+    }
 }
 
 fn review_scope(body: Option<ScopeBody>) -> Result<QueryScope, ApiError> {

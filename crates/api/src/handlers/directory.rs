@@ -91,10 +91,11 @@ pub async fn get_user(
 pub async fn set_manager(
     caller: UserWriter,
     path: UserPath,
+    root: ServiceRoot,
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let manager = parse_json::<ReferenceBody>(&body)?.object_id()?;
+    let manager = parse_json::<ReferenceBody>(&body)?.object_id(&root)?;
     state
         .use_cases
         .directory
@@ -176,12 +177,12 @@ pub async fn get_group(
 
 async fn add(
     caller: GroupWriter,
-    path: GroupPath,
+    (path, root): (GroupPath, ServiceRoot),
     state: AppState,
     relation: Relation,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let object = parse_json::<ReferenceBody>(&body)?.object_id()?;
+    let object = parse_json::<ReferenceBody>(&body)?.object_id(&root)?;
     state
         .use_cases
         .directory
@@ -194,20 +195,22 @@ async fn add(
 pub async fn add_member(
     caller: GroupWriter,
     path: GroupPath,
+    root: ServiceRoot,
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    add(caller, path, state, Relation::Members, body).await
+    add(caller, (path, root), state, Relation::Members, body).await
 }
 
 /// `POST /groups/{id}/owners/$ref`.
 pub async fn add_owner(
     caller: GroupWriter,
     path: GroupPath,
+    root: ServiceRoot,
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    add(caller, path, state, Relation::Owners, body).await
+    add(caller, (path, root), state, Relation::Owners, body).await
 }
 
 /// `DELETE /groups/{id}/members/{memberId}/$ref`.

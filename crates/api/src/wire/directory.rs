@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::odata::ServiceRoot;
 use crate::wire::{invalid, missing};
 
 /// `user`.
@@ -124,6 +125,9 @@ impl From<&DirectoryObject> for DirectoryObjectDto {
     }
 }
 
+/// Graph's v1.0 service root, as references name it.
+const GRAPH_V1: &str = "https://graph.microsoft.com/v1.0/";
+
 /// The body of `POST /users`. The password is required, as Graph requires
 /// it, and then dropped: this directory has no sign-in.
 #[derive(Debug, Deserialize)]
@@ -213,17 +217,37 @@ pub struct ReferenceBody {
 }
 
 impl ReferenceBody {
-    /// The object id at the end of the reference URL (`directoryObjects`,
-    /// `users` or `groups`).
+    /// The object id of the reference URL: Graph's
+    /// `https://graph.microsoft.com/v1.0/{directoryObjects|users|groups}/{id}`
+    /// or the same under this service's own base URL; a reference to any
+    /// other host is refused, as it names no object of this directory.
     ///
     /// # Errors
     /// 400 naming `@odata.id`.
-    pub fn object_id(self) -> Result<PrincipalId, ApiError> {
+    pub fn object_id(self, root: &ServiceRoot) -> Result<PrincipalId, ApiError> {
         let reference = self.odata_id.ok_or_else(|| missing("@odata.id"))?;
-        let mut segments = reference.trim_end_matches('/').rsplit('/');
-        let id = segments.next().unwrap_or_default();
-        let collection = segments.next().unwrap_or_default();
-        if !["directoryObjects", "users", "groups"].contains(&collection) {
+        let own = root.url("/v1.0/");
+        let rest = [GRAPH_V1, own.as_str()]
+            .into_iter()
+            .find_map(|base| {
+                reference
+                    .get(..base.len())
+                    .filter(|head| head.eq_ignore_ascii_case(base))
+                    .map(|_| &reference[base.len()..])
+            })
+            .ok_or_else(|| {
+                invalid(
+                    "@odata.id",
+                    &format!(
+                        "must be {GRAPH_V1}directoryObjects/{{id}} or the same URL on this service"
+                    ),
+                )
+            })?;
+        let (collection, id) = rest
+            .trim_end_matches('/')
+            .split_once('/')
+            .unwrap_or(("", rest));
+        if !["directoryObjects", "users", "groups"].contains(&collection) || id.contains('/') {
             return Err(invalid(
                 "@odata.id",
                 "must be a URL ending in /directoryObjects/{id}",

@@ -1038,3 +1038,92 @@ async fn definitions_and_instances_filtered_by_the_current_reviewer() {
         .await;
     assert_error(&unknown, StatusCode::NOT_FOUND, "itemNotFound", None);
 }
+
+/// A reference names an object of this directory: by Graph's URL or this
+/// service's own; any other host is a 400, and nothing is added.
+#[tokio::test]
+async fn references_to_other_hosts_are_refused() {
+    let app = app();
+    let team = app.group("team").await;
+    let ann = app.user("ann").await;
+    let bob = app.user("bob").await;
+    for evil in [
+        format!("https://evil.example/v1.0/directoryObjects/{ann}"),
+        format!("https://graph.microsoft.com.evil.example/v1.0/directoryObjects/{ann}"),
+        format!("https://graph.microsoft.com/beta/directoryObjects/{ann}"),
+        format!("https://graph.microsoft.com/v1.0/directoryObjects/{ann}/extra"),
+        ann.clone(),
+    ] {
+        let refused = app
+            .post(
+                &format!("{GROUPS}/{team}/members/$ref"),
+                &directory_admin(),
+                json!({"@odata.id": evil}),
+            )
+            .await;
+        assert_error(
+            &refused,
+            StatusCode::BAD_REQUEST,
+            "invalidRequest",
+            Some("invalidProperty"),
+        );
+        assert!(
+            refused.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("'@odata.id'")
+        );
+    }
+    let own = app
+        .post(
+            &format!("{GROUPS}/{team}/members/$ref"),
+            &directory_admin(),
+            json!({"@odata.id": format!("http://reviews.example.test/v1.0/users/{bob}")}),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::NO_CONTENT, "{}", own.body);
+    let graph = app
+        .post(
+            &format!("{GROUPS}/{team}/members/$ref"),
+            &directory_admin(),
+            json!({"@odata.id": format!("HTTPS://GRAPH.MICROSOFT.COM/v1.0/directoryObjects/{ann}")}),
+        )
+        .await;
+    assert_eq!(graph.status, StatusCode::NO_CONTENT, "{}", graph.body);
+    let members = app
+        .get(&format!("{GROUPS}/{team}/members"), &directory_admin())
+        .await;
+    assert_eq!(members.body["value"].as_array().unwrap().len(), 2);
+}
+
+/// PostgreSQL text cannot hold NUL: every stored string is checked at the
+/// boundary, a 400 naming the field, and nothing is written.
+#[tokio::test]
+async fn a_nul_character_in_any_stored_string_is_a_400_naming_the_field() {
+    let app = app();
+    let mut review = definition_body(1);
+    review["displayName"] = "Q3\u{0}".into();
+    let mut stage = definition_body(1);
+    stage["stageSettings"][0]["stageId"] = "1\u{0}".into();
+    let mut user = user_body("nul");
+    user["displayName"] = "A\u{0}B".into();
+    for (uri, token, body, field) in [
+        (DEFINITIONS, admin(), review, "'displayName'"),
+        (DEFINITIONS, admin(), stage, "'stageSettings[0].stageId'"),
+        (USERS, directory_admin(), user, "'displayName'"),
+    ] {
+        let refused = app.post(uri, &token, body).await;
+        assert_error(
+            &refused,
+            StatusCode::BAD_REQUEST,
+            "invalidRequest",
+            Some("invalidProperty"),
+        );
+        let message = refused.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{message}");
+    }
+    assert_eq!(
+        app.get(DEFINITIONS, &admin()).await.body["value"],
+        json!([])
+    );
+}
