@@ -84,6 +84,16 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "itemNotFound", message)
     }
 
+    /// 400 `BadRequest` for a path segment no route has, as Graph answers
+    /// it.
+    pub fn unknown_segment(segment: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("Resource not found for the segment '{segment}'."),
+        )
+    }
+
     /// 405.
     pub fn method_not_allowed() -> Self {
         Self::new(

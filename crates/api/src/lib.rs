@@ -27,7 +27,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 pub use auth::TokenVerifier;
 use handlers::{
-    DEFINITIONS, decisions, definitions, directory, health, instances, stages, testing,
+    DEFINITIONS, decisions, definitions, directory, health, instances, stages, testing, unknown,
 };
 
 /// Largest request body accepted: 1 MiB.
@@ -205,6 +205,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/openapi.json", get(health::openapi))
+        .fallback(unknown::unknown_path)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

@@ -9,6 +9,7 @@ pub mod instances;
 pub mod paths;
 pub mod stages;
 pub mod testing;
+pub mod unknown;
 
 use access_reviews_domain::ids::{DefinitionId, InstanceId};
 use axum::Json;

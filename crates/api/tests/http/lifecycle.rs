@@ -263,3 +263,34 @@ async fn the_permission_is_checked_before_any_id_is_parsed() {
         );
     }
 }
+
+/// Graph's answer to a path it has no resource for: 400 `BadRequest` naming
+/// the first segment it cannot resolve; 404 stays for ids that exist not.
+#[tokio::test]
+async fn unknown_segments_are_named_as_graph_names_them() {
+    let app = app();
+    let review = app.review(&admin(), 1).await;
+    for (path, segment) in [
+        (
+            format!("{DEFINITIONS}/{}/instancez", review.definition),
+            "instancez",
+        ),
+        (format!("{}/stagez", review.instance_path), "stagez"),
+        (format!("{}/stop/now", review.first_stage_path()), "now"),
+        (
+            "/v1.0/identityGovernance/accessReviewz".to_owned(),
+            "accessReviewz",
+        ),
+        ("/v1.0/me".to_owned(), "me"),
+    ] {
+        let answer = app.get(&path, &admin()).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "BadRequest", None);
+        assert_eq!(
+            answer.body["error"]["message"],
+            format!("Resource not found for the segment '{segment}'."),
+            "{path}"
+        );
+    }
+    let elsewhere = app.get("/nothing/here", &admin()).await;
+    assert_error(&elsewhere, StatusCode::NOT_FOUND, "itemNotFound", None);
+}

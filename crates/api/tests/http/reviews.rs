@@ -248,8 +248,9 @@ async fn unknown_objects_and_objects_under_the_wrong_parent_are_404() {
         let answer = app.get(&path, &admin()).await;
         assert_error(&answer, StatusCode::NOT_FOUND, "itemNotFound", None);
     }
+    // A path Graph has no resource for is Graph's 400, not a 404.
     let answer = app.get("/v1.0/nowhere", &admin()).await;
-    assert_error(&answer, StatusCode::NOT_FOUND, "itemNotFound", None);
+    assert_error(&answer, StatusCode::BAD_REQUEST, "BadRequest", None);
     assert!(app.repo.audit().is_empty());
 }
 
