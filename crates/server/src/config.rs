@@ -201,6 +201,20 @@ pub fn database_url(env: &dyn Env) -> Result<Secret, ConfigError> {
     }
 }
 
+/// Reads `LISTEN_ADDR` (default `0.0.0.0:8080`).
+///
+/// # Errors
+/// When it is not an address.
+pub fn listen_addr(env: &dyn Env) -> Result<SocketAddr, ConfigError> {
+    match env.get("LISTEN_ADDR") {
+        None => Ok(SocketAddr::from(([0, 0, 0, 0], 8080))),
+        Some(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
+            name: "LISTEN_ADDR",
+            why: format!("'{raw}' is not an address such as 0.0.0.0:8080"),
+        }),
+    }
+}
+
 impl ServeConfig {
     /// Reads every setting `serve` needs.
     ///
@@ -208,13 +222,7 @@ impl ServeConfig {
     /// The first missing or malformed setting.
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
         let database_url = database_url(env)?;
-        let listen_addr = match env.get("LISTEN_ADDR") {
-            None => SocketAddr::from(([0, 0, 0, 0], 8080)),
-            Some(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
-                name: "LISTEN_ADDR",
-                why: format!("'{raw}' is not an address such as 0.0.0.0:8080"),
-            })?,
-        };
+        let listen_addr = listen_addr(env)?;
         Ok(Self {
             database_url,
             listen_addr,

@@ -3,6 +3,7 @@
 //! names every other one.
 
 pub mod config;
+pub mod healthcheck;
 pub mod token;
 
 use std::future::Future;

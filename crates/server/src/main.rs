@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use access_reviews_server::config::{self, AuthConfig, LogFormat, ProcessEnv, ServeConfig};
+use access_reviews_server::healthcheck;
 use access_reviews_server::token::{TokenRequest, mint};
 use access_reviews_server::{Application, connect, migrate};
 use clap::{Parser, Subcommand};
@@ -28,6 +29,9 @@ enum Command {
     },
     /// Apply pending migrations and exit.
     Migrate,
+    /// Ask the running service's /readyz (at LISTEN_ADDR's port); exit 0
+    /// when it is ready. For container health checks.
+    Healthcheck,
     /// Print a signed development token.
     Token {
         /// Delegated scopes, space separated (makes a delegated token).
@@ -101,6 +105,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
             pool.close().await;
             tracing::info!("migrations applied");
             Ok(())
+        }
+        Command::Healthcheck => {
+            let address = config::listen_addr(&ProcessEnv)?;
+            healthcheck::check(
+                healthcheck::target(address),
+                std::time::Duration::from_secs(5),
+            )
+            .await
         }
         Command::Token {
             scp,

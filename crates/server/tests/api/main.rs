@@ -687,3 +687,48 @@ async fn a_review_with_people_moves_exactly_the_right_items_through_three_stages
     );
     assert_eq!(principals_in(stage1).await.len(), 4);
 }
+
+/// `access-reviews healthcheck`, as the compose file's health check runs
+/// it: exit 0 against a ready service, 1 with one line when nothing
+/// answers.
+#[tokio::test]
+async fn the_healthcheck_command_tells_whether_the_service_is_ready() {
+    let binary = env!("CARGO_BIN_EXE_access-reviews");
+    let app = spawn_app().await;
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let ready = tokio::task::spawn_blocking(move || {
+        Command::new(binary)
+            .arg("healthcheck")
+            .env("LISTEN_ADDR", address)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        ready.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+
+    // A port that was just free: nothing listens there.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = free.local_addr().unwrap().to_string();
+    drop(free);
+    let down = tokio::task::spawn_blocking(move || {
+        Command::new(binary)
+            .arg("healthcheck")
+            .env("LISTEN_ADDR", closed)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!down.status.success());
+    let stderr = String::from_utf8(down.stderr).unwrap();
+    assert!(
+        stderr.trim().starts_with("error: cannot connect to"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1);
+}
