@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use crate::actor::Actor;
 use crate::decision::{DecisionItem, ReviewerRules};
-use crate::definition::{Definition, NewDefinition};
+use crate::definition::{Creator, Definition, NewDefinition};
 use crate::ids::InstanceId;
 use crate::ids::{DefinitionId, PrincipalId};
 use crate::instance::Instance;
@@ -185,7 +185,7 @@ impl CreateDefinition {
         };
         let definition = Definition {
             id: DefinitionId::new_random(),
-            created_by: actor.as_creator(),
+            created_by: self.creator(actor).await?,
             created_date_time: now,
             last_modified_date_time: now,
             status,
@@ -200,6 +200,21 @@ impl CreateDefinition {
         let review = start_review(definition, now, items, first_reviewers);
         self.definitions.create(&review).await?;
         Ok(Created::Started(Box::new(review)))
+    }
+}
+
+impl CreateDefinition {
+    /// How the caller appears as `createdBy`: with its names from the
+    /// directory when it is a user there, else from its token.
+    async fn creator(&self, actor: &Actor) -> Result<Creator, RepositoryError> {
+        let mut creator = actor.as_creator();
+        if let Actor::User { id, .. } = actor
+            && let Some(user) = self.directory.user(*id).await?
+        {
+            creator.display_name = Some(user.display_name);
+            creator.user_principal_name = Some(user.user_principal_name);
+        }
+        Ok(creator)
     }
 }
 

@@ -763,3 +763,30 @@ async fn a_batch_from_someone_who_reviews_nothing_is_refused_and_applications_de
     assert_eq!(decided.len(), people.len());
     assert!(decided.iter().all(|i| i.decision() == Decision::Deny));
 }
+
+#[tokio::test]
+async fn created_by_shows_the_creators_names_from_the_directory_when_known() {
+    let w = world();
+    let ada = user(&w, "ada").await;
+    let known = crate::actor::Actor::User {
+        id: ada,
+        display_name: Some("name in the token".into()),
+        user_principal_name: None,
+        roles: vec![crate::actor::DirectoryRole::GlobalAdministrator],
+    };
+    let created = w.create.execute(&known, spec(0)).await.unwrap();
+    let by = &created.definition().created_by;
+    assert_eq!(by.display_name.as_deref(), Some("ada"));
+    assert_eq!(by.user_principal_name.as_deref(), Some("ada@example.test"));
+
+    let stranger = crate::use_cases::tests::user_with_id(
+        PrincipalId::new_random(),
+        vec![crate::actor::DirectoryRole::GlobalAdministrator],
+    );
+    let created = w.create.execute(&stranger, spec(0)).await.unwrap();
+    assert_eq!(
+        created.definition().created_by,
+        stranger.as_creator(),
+        "else the token's names"
+    );
+}
