@@ -16,7 +16,7 @@ use crate::error::map_sqlx;
 use crate::repository::PgRepository;
 use crate::writes::{
     COMPLETED, IN_PROGRESS, apply_decisions, complete_definition, finish_instance, insert_action,
-    insert_started, lock_instance,
+    insert_started, lock_instance, update_instance,
 };
 
 #[derive(sqlx::FromRow)]
@@ -158,15 +158,7 @@ impl LifecycleRepository for PgRepository {
         .fetch_optional(&mut *tx)
         .await
         .map_err(map_sqlx)?;
-        sqlx::query(
-            "UPDATE access_review_instances SET status = $2, end_date_time = $3 WHERE id = $1",
-        )
-        .bind(instance.id.as_uuid())
-        .bind(instance.status().as_str())
-        .bind(instance.end_date_time)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
+        update_instance(&mut tx, instance).await?;
         let phase = stopped.map_or(Phase::Instance(instance.id), |s| {
             Phase::Stage(StageId::from_uuid(s))
         });

@@ -19,6 +19,7 @@ use crate::records::{QueryScopeRecord, scopes_from_records, status};
 use crate::repository::PgRepository;
 use crate::writes::{
     IN_PROGRESS, carry_over, complete_definition, finish_instance, insert_stage, lock_instance,
+    update_instance,
 };
 
 #[derive(sqlx::FromRow)]
@@ -146,15 +147,7 @@ impl StageRepository for PgRepository {
         }
 
         let instance = &transition.instance;
-        sqlx::query(
-            "UPDATE access_review_instances SET status = $2, end_date_time = $3 WHERE id = $1",
-        )
-        .bind(instance.id.as_uuid())
-        .bind(instance.status().as_str())
-        .bind(instance.end_date_time)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
+        update_instance(&mut tx, instance).await?;
 
         if transition.definition_completed {
             complete_definition(&mut tx, transition.audit.definition_id, transition.audit.at)

@@ -9,6 +9,7 @@ use access_reviews_domain::decision::{
 };
 use access_reviews_domain::definition::{DefaultDecision, Definition};
 use access_reviews_domain::ids::{DefinitionId, InstanceId, PrincipalId};
+use access_reviews_domain::instance::Instance;
 use access_reviews_domain::lifecycle::{
     Action, ActionAudit, DEFAULT_DECISION_JUSTIFICATION, InstanceEnd,
 };
@@ -361,6 +362,21 @@ pub(crate) async fn insert_action(
     .execute(conn)
     .await
     .map_err(map_sqlx)?;
+    Ok(())
+}
+
+/// Writes an instance's status and end.
+pub(crate) async fn update_instance(
+    conn: &mut PgConnection,
+    instance: &Instance,
+) -> Result<(), RepositoryError> {
+    sqlx::query("UPDATE access_review_instances SET status = $2, end_date_time = $3 WHERE id = $1")
+        .bind(instance.id.as_uuid())
+        .bind(instance.status().as_str())
+        .bind(instance.end_date_time)
+        .execute(conn)
+        .await
+        .map_err(map_sqlx)?;
     Ok(())
 }
 

@@ -295,6 +295,24 @@ impl Lifecycle {
         }
     }
 
+    /// The audit record of `actor`'s `action` on an instance, now.
+    async fn instance_audit(
+        &self,
+        actor: &Actor,
+        action: Action,
+        definition: &Definition,
+        instance: &Instance,
+    ) -> Result<ActionAudit, LifecycleError> {
+        Ok(ActionAudit {
+            at: self.clock.now().await?,
+            actor: actor.id(),
+            action,
+            definition_id: definition.id,
+            instance_id: Some(instance.id),
+            stage_id: None,
+        })
+    }
+
     async fn writable_instance(
         &self,
         actor: &Actor,
@@ -352,14 +370,9 @@ impl Lifecycle {
         if instance.status() != ReviewStatus::Completed {
             return Err(LifecycleError::InstanceNotCompleted(instance.status()));
         }
-        let audit = ActionAudit {
-            at: self.clock.now().await?,
-            actor: actor.id(),
-            action: Action::DecisionsApplied,
-            definition_id: definition.id,
-            instance_id: Some(instance.id),
-            stage_id: None,
-        };
+        let audit = self
+            .instance_audit(actor, Action::DecisionsApplied, &definition, &instance)
+            .await?;
         Ok(self
             .lifecycle
             .apply(instance.id, &identity(actor), &audit)
@@ -384,14 +397,9 @@ impl Lifecycle {
         if instance.status() != ReviewStatus::InProgress {
             return Err(LifecycleError::InstanceNotInProgress(instance.status()));
         }
-        let audit = ActionAudit {
-            at: self.clock.now().await?,
-            actor: actor.id(),
-            action: Action::ReminderSent,
-            definition_id: definition.id,
-            instance_id: Some(instance.id),
-            stage_id: None,
-        };
+        let audit = self
+            .instance_audit(actor, Action::ReminderSent, &definition, &instance)
+            .await?;
         Ok(self.lifecycle.record_action(&audit).await?)
     }
 
