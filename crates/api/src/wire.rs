@@ -479,8 +479,13 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Api
             "The request body must be a JSON object.",
         ));
     }
-    if let Some(field) = nul_in(&value, String::new()) {
-        return Err(invalid(&field, "must not contain the NUL character"));
+    if let Some((field, problem)) = bad_text(&value, "", String::new()) {
+        return Err(match problem {
+            TextProblem::Nul => invalid(&field, "must not contain the NUL character"),
+            TextProblem::TooLong(max) => {
+                invalid(&field, &format!("must be at most {max} characters long"))
+            }
+        });
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         ApiError::invalid(
@@ -490,26 +495,64 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Api
     })
 }
 
-/// The path of the first string (or key) holding a NUL character, which
-/// no stored text may hold: `displayName`, `stageSettings[0].stageId`.
-fn nul_in(value: &serde_json::Value, path: String) -> Option<String> {
+/// Longest text each property may hold, in characters. Graph documents 256
+/// for the review descriptions; the others are this service's choice, as
+/// long as any real value (README, "Limits").
+pub const TEXT_LIMITS: &[(&str, usize)] = &[
+    ("descriptionForAdmins", 256),
+    ("descriptionForReviewers", 256),
+    ("displayName", 256),
+    ("stageId", 64),
+    ("mailNickname", 64),
+    ("userPrincipalName", 256),
+    ("mail", 256),
+    ("justification", 1024),
+    ("query", 1024),
+];
+
+/// Longest text of any other property.
+pub const DEFAULT_TEXT_LIMIT: usize = 1024;
+
+/// What is wrong with a text of a body.
+enum TextProblem {
+    /// It holds NUL, which no stored text may hold.
+    Nul,
+    /// It is longer than its limit.
+    TooLong(usize),
+}
+
+/// The path (`displayName`, `stageSettings[0].stageId`) of the first text
+/// of a body that no stored string may be, and why.
+fn bad_text(value: &serde_json::Value, key: &str, path: String) -> Option<(String, TextProblem)> {
     use serde_json::Value;
     match value {
-        Value::String(text) => text.contains('\0').then_some(path),
+        Value::String(text) => {
+            let max = TEXT_LIMITS
+                .iter()
+                .find(|(name, _)| *name == key)
+                .map_or(DEFAULT_TEXT_LIMIT, |(_, max)| *max);
+            if text.contains('\0') {
+                Some((path, TextProblem::Nul))
+            } else if text.chars().count() > max {
+                Some((path, TextProblem::TooLong(max)))
+            } else {
+                None
+            }
+        }
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .find_map(|(i, item)| nul_in(item, format!("{path}[{i}]"))),
-        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            .find_map(|(i, item)| bad_text(item, key, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(name, item)| {
             let path = if path.is_empty() {
-                key.clone()
+                name.clone()
             } else {
-                format!("{path}.{key}")
+                format!("{path}.{name}")
             };
-            if key.contains('\0') {
-                Some(path)
+            if name.contains('\0') {
+                Some((path, TextProblem::Nul))
             } else {
-                nul_in(item, path)
+                bad_text(item, name, path)
             }
         }),
         Value::Null | Value::Bool(_) | Value::Number(_) => None,

@@ -1127,3 +1127,73 @@ async fn a_nul_character_in_any_stored_string_is_a_400_naming_the_field() {
         json!([])
     );
 }
+
+/// Every stored string has a documented maximum (README): one character
+/// more is a 400 naming the field, the maximum itself is accepted.
+#[tokio::test]
+async fn strings_longer_than_their_documented_maximum_are_a_400_naming_the_field() {
+    let app = app();
+    let long = |n: usize| "x".repeat(n);
+    let with = |edit: &dyn Fn(&mut Value)| {
+        let mut body = definition_body(1);
+        edit(&mut body);
+        body
+    };
+    for (body, field, max) in [
+        (
+            with(&|b| b["displayName"] = long(257).into()),
+            "'displayName'",
+            256,
+        ),
+        (
+            with(&|b| b["descriptionForAdmins"] = long(257).into()),
+            "'descriptionForAdmins'",
+            256,
+        ),
+        (
+            with(&|b| b["stageSettings"][0]["stageId"] = long(65).into()),
+            "'stageSettings[0].stageId'",
+            64,
+        ),
+        (
+            with(&|b| b["scope"]["query"] = long(1025).into()),
+            "'scope.query'",
+            1024,
+        ),
+    ] {
+        let refused = app.post(DEFINITIONS, &admin(), body).await;
+        assert_error(
+            &refused,
+            StatusCode::BAD_REQUEST,
+            "invalidRequest",
+            Some("invalidProperty"),
+        );
+        let message = refused.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{message}");
+        assert!(
+            message.contains(&format!("at most {max} characters")),
+            "{message}"
+        );
+    }
+    assert_eq!(
+        app.get(DEFINITIONS, &admin()).await.body["value"],
+        json!([])
+    );
+
+    let at_limit = with(&|b| {
+        b["displayName"] = "é".repeat(256).into();
+        b["descriptionForReviewers"] = long(256).into();
+    });
+    let created = app.post(DEFINITIONS, &admin(), at_limit).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+
+    let mut user = user_body("long");
+    user["displayName"] = long(257).into();
+    let refused = app.post(USERS, &directory_admin(), user).await;
+    assert_error(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "invalidRequest",
+        Some("invalidProperty"),
+    );
+}
