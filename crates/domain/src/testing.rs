@@ -46,6 +46,22 @@ struct Store {
 }
 
 impl Store {
+    /// Completes the definition and ends its recurrence, as the adapter's
+    /// `complete_definition` does; false when it was `Completed` already.
+    fn complete_definition(&mut self, id: DefinitionId, at: DateTime<Utc>) -> bool {
+        let Some(definition) = self
+            .definitions
+            .iter_mut()
+            .find(|d| d.id == id && d.status != ReviewStatus::Completed)
+        else {
+            return false;
+        };
+        definition.status = ReviewStatus::Completed;
+        definition.last_modified_date_time = at;
+        definition.schedule.next_start = None;
+        true
+    }
+
     /// A started instance with its first stage, items and phase.
     fn add_review(&mut self, review: &StartedReview) {
         self.instances.push(review.instance.clone());
@@ -433,14 +449,8 @@ impl StageRepository for InMemoryRepository {
         {
             *instance = transition.instance.clone();
         }
-        if transition.definition_completed
-            && let Some(definition) = store
-                .definitions
-                .iter_mut()
-                .find(|d| d.id == transition.audit.definition_id)
-        {
-            definition.status = ReviewStatus::Completed;
-            definition.last_modified_date_time = transition.audit.at;
+        if transition.definition_completed {
+            store.complete_definition(transition.audit.definition_id, transition.audit.at);
         }
         if let Some(end) = &transition.instance_end {
             store.finish(
@@ -964,14 +974,8 @@ impl LifecycleRepository for InMemoryRepository {
             phase = Phase::Stage(stopped.id);
         }
         store.finish(transition.instance.id, phase, &transition.end);
-        if transition.definition_completed
-            && let Some(definition) = store
-                .definitions
-                .iter_mut()
-                .find(|d| d.id == transition.audit.definition_id)
-        {
-            definition.status = ReviewStatus::Completed;
-            definition.last_modified_date_time = transition.audit.at;
+        if transition.definition_completed {
+            store.complete_definition(transition.audit.definition_id, transition.audit.at);
         }
         store.actions.push(transition.audit.clone());
         Ok(EndOutcome::Committed)
@@ -1040,16 +1044,9 @@ impl LifecycleRepository for InMemoryRepository {
         audit: &ActionAudit,
     ) -> Result<EndOutcome, RepositoryError> {
         let mut store = self.store()?;
-        let Some(definition) = store
-            .definitions
-            .iter_mut()
-            .find(|d| d.id == audit.definition_id && d.status != ReviewStatus::Completed)
-        else {
+        if !store.complete_definition(audit.definition_id, audit.at) {
             return Ok(EndOutcome::NoLongerInProgress);
-        };
-        definition.status = ReviewStatus::Completed;
-        definition.last_modified_date_time = audit.at;
-        definition.schedule.next_start = None;
+        }
         store.actions.push(audit.clone());
         Ok(EndOutcome::Committed)
     }

@@ -19,7 +19,9 @@ use crate::schedule::{Schedule, Start};
 use crate::status::ReviewStatus;
 use crate::use_cases::create_definition::start_review;
 use crate::use_cases::reviewers::{resolve_items_leniently, resolve_rules_leniently};
-use crate::use_cases::{Missing, Ports, StopStage, StopStageError, find_definition, find_instance};
+use crate::use_cases::{
+    Lookup, Missing, Ports, StopStage, StopStageError, find_definition, find_instance,
+};
 
 /// The review in time: the scheduler's pass, the instance and definition
 /// actions, applying decisions, and the test clock.
@@ -139,17 +141,10 @@ impl Lifecycle {
     ) -> Result<(), LifecycleError> {
         match work {
             DueWork::Definition { definition } => {
-                let definition = match find_definition(&*self.definitions, definition).await {
-                    Ok(found) => found,
-                    Err(lookup) => match LifecycleError::from(lookup) {
-                        LifecycleError::Repository(e) => return Err(e.into()),
-                        _ => {
-                            report.lost_races += 1;
-                            return Ok(());
-                        }
-                    },
-                };
-                self.start_due(definition, now, report).await?;
+                let found = find_definition(&*self.definitions, definition).await;
+                if let Some(definition) = still_there(found, report)? {
+                    self.start_due(definition, now, report).await?;
+                }
             }
             DueWork::Stage {
                 definition,
@@ -175,19 +170,11 @@ impl Lifecycle {
                 definition,
                 instance,
             } => {
-                let (definition, instance) =
-                    match find_instance(&*self.definitions, &*self.instances, definition, instance)
-                        .await
-                    {
-                        Ok(found) => found,
-                        Err(lookup) => match LifecycleError::from(lookup) {
-                            LifecycleError::Repository(e) => return Err(e.into()),
-                            _ => {
-                                report.lost_races += 1;
-                                return Ok(());
-                            }
-                        },
-                    };
+                let found =
+                    find_instance(&*self.definitions, &*self.instances, definition, instance).await;
+                let Some((definition, instance)) = still_there(found, report)? else {
+                    return Ok(());
+                };
                 let at = instance.end_date_time;
                 match self
                     .end(&definition, &instance, &Actor::system(), at, false)
@@ -496,6 +483,22 @@ impl Lifecycle {
             return Err(LifecycleError::Forbidden);
         }
         Ok(control)
+    }
+}
+
+/// What due work names, unless it is gone by now (deleted, or never under
+/// that parent): a lost race, counted; a store failure ends the pass.
+fn still_there<T>(
+    found: Result<T, Lookup>,
+    report: &mut PassReport,
+) -> Result<Option<T>, LifecycleError> {
+    match found {
+        Ok(found) => Ok(Some(found)),
+        Err(Lookup::Missing(_)) => {
+            report.lost_races += 1;
+            Ok(None)
+        }
+        Err(Lookup::Repository(e)) => Err(e.into()),
     }
 }
 
