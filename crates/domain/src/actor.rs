@@ -8,6 +8,7 @@
 use crate::decision::Identity;
 use crate::definition::{Creator, Definition};
 use crate::ids::PrincipalId;
+use crate::ports::Access;
 use uuid::Uuid;
 
 /// Built-in Microsoft Entra roles that matter to access reviews.
@@ -147,6 +148,20 @@ impl Actor {
     /// a read role, or being its creator.
     pub fn may_read(&self, definition: &Definition) -> bool {
         self.may_read_all() || self.is_creator_of(definition)
+    }
+
+    /// Whether the caller may read a review whose [`Access`] was read with
+    /// it: a read role, being its creator, or reviewing in it.
+    pub fn may_read_with(&self, access: &Access) -> bool {
+        self.may_read_all()
+            || access.reviews
+            || matches!(self, Self::User { id, .. } if *id == access.created_by)
+    }
+
+    /// Whom a read must ask about reviewing ([`Access::reviews`]): the
+    /// caller, unless a role lets it read everything anyway.
+    pub fn reviewer_to_check(&self) -> Option<PrincipalId> {
+        (!self.may_read_all()).then(|| self.id())
     }
 
     /// Whether the caller may act on this definition (stop a stage, ...): a

@@ -64,3 +64,29 @@ pub enum Relation {
     /// `owners`.
     Owners,
 }
+
+/// The part of the directory that a definition's stage reviewers name,
+/// read together with the rest of a stop, so that resolving the next
+/// stage's reviewers needs no further trip to the store. It answers only
+/// for the ids in [`looked_up`](Self::looked_up); for any other id the
+/// directory itself is asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirectorySnapshot {
+    /// Every user or group id the snapshot answers for, present or not.
+    pub looked_up: std::collections::HashSet<PrincipalId>,
+    /// The looked-up ids that are users.
+    pub users: std::collections::HashSet<PrincipalId>,
+    /// The looked-up ids that are groups, with their users.
+    pub groups: std::collections::HashMap<PrincipalId, GroupUsers>,
+}
+
+/// A group's users, each list in the directory's order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupUsers {
+    /// Its owners.
+    pub owners: Vec<PrincipalId>,
+    /// Its direct members that are users.
+    pub members: Vec<PrincipalId>,
+    /// Its users, nested groups resolved.
+    pub transitive_members: Vec<PrincipalId>,
+}

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::decision::{Decision, DecisionItem, Identity, Review, ReviewerRules};
 use crate::definition::Definition;
-use crate::directory::{DirectoryObject, Group, Relation, User};
+use crate::directory::{DirectoryObject, DirectorySnapshot, Group, Relation, User};
 use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
 use crate::instance::Instance;
 use crate::lifecycle::{ActionAudit, EndTransition};
@@ -30,6 +30,43 @@ pub enum RepositoryError {
     /// Anything else: a bug, corrupt data, a constraint that should hold.
     #[error("the store failed")]
     Failed(#[source] BoxError),
+}
+
+/// The object of a request that does not exist (or not under the parent the
+/// path names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// The definition.
+    Definition(DefinitionId),
+    /// The instance, under its definition.
+    Instance(InstanceId),
+    /// The stage, under its instance.
+    Stage(StageId),
+    /// The decision item, under its instance or stage.
+    DecisionItem(DecisionItemId),
+    /// The user.
+    User(PrincipalId),
+    /// The group.
+    Group(PrincipalId),
+    /// The user or group.
+    DirectoryObject(PrincipalId),
+    /// The user's manager (the user has none).
+    Manager(PrincipalId),
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Definition(id) => write!(f, "access review definition {id}"),
+            Self::Instance(id) => write!(f, "access review instance {id}"),
+            Self::Stage(id) => write!(f, "access review stage {id}"),
+            Self::DecisionItem(id) => write!(f, "decision item {id}"),
+            Self::User(id) => write!(f, "user {id}"),
+            Self::Group(id) => write!(f, "group {id}"),
+            Self::DirectoryObject(id) => write!(f, "directory object {id}"),
+            Self::Manager(id) => write!(f, "manager of user {id}"),
+        }
+    }
 }
 
 /// Where decisions are recorded: a stage of a multi-stage review, or the
@@ -75,6 +112,107 @@ impl StartedReview {
             .as_ref()
             .map_or(Phase::Instance(self.instance.id), |s| Phase::Stage(s.id))
     }
+}
+
+/// What a stop plans from ([`StageRepository::stop_context`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopContext {
+    /// The definition.
+    pub definition: Definition,
+    /// The instance.
+    pub instance: Instance,
+    /// Its stages, in the order they were created.
+    pub stages: Vec<Stage>,
+    /// The directory as the definition's stage reviewers name it; may
+    /// answer for nothing, in which case the directory is asked.
+    pub reviewers: DirectorySnapshot,
+}
+
+/// What the rights on a review depend on, read with the object asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    /// Who created the definition.
+    pub created_by: PrincipalId,
+    /// Whether the reviewer asked about reviews an item of the instance (of
+    /// any instance, for a definition); false when nobody was asked about.
+    pub reviews: bool,
+}
+
+/// An object read along its path with its [`Access`], or the first object
+/// of the path that does not exist.
+pub type Located<T> = Result<(T, Access), Missing>;
+
+/// Reads along a review's path in one trip to the store: each checks the
+/// whole path (definition, instance, stage or item) and loads the
+/// [`Access`] with the object. `reviewer`: the caller, when its rights may
+/// depend on reviewing; `None` skips that check. Only when nothing is
+/// found may a second trip tell what is missing.
+#[async_trait]
+pub trait ReviewReads: Send + Sync {
+    /// A definition.
+    async fn definition(
+        &self,
+        id: DefinitionId,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Definition>, RepositoryError>;
+
+    /// An instance of a definition.
+    async fn instance(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Instance>, RepositoryError>;
+
+    /// A stage of an instance.
+    async fn stage(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage_id: StageId,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Stage>, RepositoryError>;
+
+    /// A decision item of an instance, or of one of its stages.
+    async fn item(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage_id: Option<StageId>,
+        item_id: DecisionItemId,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<DecisionItem>, RepositoryError>;
+
+    /// A page of a definition's instances; with `mine`, those in which the
+    /// caller reviews.
+    async fn instances(
+        &self,
+        definition_id: DefinitionId,
+        query: ListQuery,
+        mine: Option<PrincipalId>,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Page<Instance>>, RepositoryError>;
+
+    /// A page of an instance's stages; with `mine`, those in which the
+    /// caller reviews.
+    async fn stages(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        query: ListQuery,
+        mine: Option<PrincipalId>,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Page<Stage>>, RepositoryError>;
+
+    /// A page of an instance's decision items, or of one stage's.
+    async fn items(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage_id: Option<StageId>,
+        query: DecisionQuery,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Page<DecisionItem>>, RepositoryError>;
 }
 
 /// How a committed stop ended.
@@ -166,6 +304,14 @@ pub trait StageRepository: Send + Sync {
 
     /// Every stage the instance has, in the order they were created.
     async fn all(&self, instance_id: InstanceId) -> Result<Vec<Stage>, RepositoryError>;
+
+    /// What a stop plans from, read at once: the definition, the instance,
+    /// its stages, and the directory objects its stage reviewers name.
+    async fn stop_context(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+    ) -> Result<Result<StopContext, Missing>, RepositoryError>;
 
     /// Writes a planned stop: the stopped stage, the created stage and its
     /// carry-over, the instance and definition status, the audit record.

@@ -12,15 +12,16 @@ use crate::actor::system_identity;
 use crate::decision::{Applied, Decision, DecisionItem, Identity, Review, ReviewerRules};
 use crate::decision::{ApplyResult, Membership};
 use crate::definition::Definition;
+use crate::directory::DirectorySnapshot;
 use crate::directory::{DirectoryObject, Group, Relation, User};
 use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
 use crate::instance::Instance;
 use crate::lifecycle::{ActionAudit, DEFAULT_DECISION_JUSTIFICATION, EndTransition, InstanceEnd};
 use crate::ports::{
-    Added, Claim, Clock, ClockControl, DecisionQuery, DecisionRepository, DefinitionRepository,
-    DirectoryRepository, DueWork, EndOutcome, InstanceRepository, ItemScope, LifecycleRepository,
-    Phase, PhaseItem, RecordOutcome, RepositoryError, StageRepository, StartOutcome, StartedReview,
-    StopOutcome,
+    Access, Added, Claim, Clock, ClockControl, DecisionQuery, DecisionRepository,
+    DefinitionRepository, DirectoryRepository, DueWork, EndOutcome, InstanceRepository, ItemScope,
+    LifecycleRepository, Located, Missing, Phase, PhaseItem, RecordOutcome, RepositoryError,
+    ReviewReads, StageRepository, StartOutcome, StartedReview, StopContext, StopOutcome,
 };
 use crate::queries::MembershipQuery;
 use crate::query::{ListQuery, Page, PageRequest};
@@ -412,6 +413,27 @@ impl StageRepository for InMemoryRepository {
             .filter(|s| s.instance_id == instance_id)
             .cloned()
             .collect())
+    }
+
+    /// With an empty snapshot: the use case then asks the directory.
+    async fn stop_context(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+    ) -> Result<Result<StopContext, Missing>, RepositoryError> {
+        let Some(definition) = DefinitionRepository::get(self, definition_id).await? else {
+            return Ok(Err(Missing::Definition(definition_id)));
+        };
+        let Some(instance) = InstanceRepository::get(self, definition_id, instance_id).await?
+        else {
+            return Ok(Err(Missing::Instance(instance_id)));
+        };
+        Ok(Ok(StopContext {
+            definition,
+            instance,
+            stages: self.all(instance_id).await?,
+            reviewers: DirectorySnapshot::default(),
+        }))
     }
 
     async fn commit_stop(
@@ -1054,5 +1076,190 @@ impl LifecycleRepository for InMemoryRepository {
     async fn record_action(&self, audit: &ActionAudit) -> Result<(), RepositoryError> {
         self.store()?.actions.push(audit.clone());
         Ok(())
+    }
+}
+
+impl InMemoryRepository {
+    /// The definition's [`Access`], or that it is missing.
+    async fn access(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: Option<InstanceId>,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Result<Access, Missing>, RepositoryError> {
+        let Some(definition) = DefinitionRepository::get(self, definition_id).await? else {
+            return Ok(Err(Missing::Definition(definition_id)));
+        };
+        let reviews = match (instance_id, reviewer) {
+            (Some(instance_id), reviewer) => {
+                if InstanceRepository::get(self, definition_id, instance_id)
+                    .await?
+                    .is_none()
+                {
+                    return Ok(Err(Missing::Instance(instance_id)));
+                }
+                match reviewer {
+                    Some(who) => !self.phases_reviewed_by(instance_id, who).await?.is_empty(),
+                    None => false,
+                }
+            }
+            (None, Some(who)) => self.reviews_in_definition(definition_id, who).await?,
+            (None, None) => false,
+        };
+        Ok(Ok(Access {
+            created_by: definition.created_by.id,
+            reviews,
+        }))
+    }
+}
+
+/// Pairs an object with its access, or names what is missing.
+fn locate<T>(access: Result<Access, Missing>, object: Option<T>, missing: Missing) -> Located<T> {
+    let access = access?;
+    object.map(|o| (o, access)).ok_or(missing)
+}
+
+#[async_trait]
+impl ReviewReads for InMemoryRepository {
+    async fn definition(
+        &self,
+        id: DefinitionId,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Definition>, RepositoryError> {
+        let access = self.access(id, None, reviewer).await?;
+        let definition = DefinitionRepository::get(self, id).await?;
+        Ok(locate(access, definition, Missing::Definition(id)))
+    }
+
+    async fn instance(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Instance>, RepositoryError> {
+        let access = self
+            .access(definition_id, Some(instance_id), reviewer)
+            .await?;
+        let instance = InstanceRepository::get(self, definition_id, instance_id).await?;
+        Ok(locate(access, instance, Missing::Instance(instance_id)))
+    }
+
+    async fn stage(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage_id: StageId,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Stage>, RepositoryError> {
+        let access = self
+            .access(definition_id, Some(instance_id), reviewer)
+            .await?;
+        let stage = StageRepository::get(self, instance_id, stage_id).await?;
+        Ok(locate(access, stage, Missing::Stage(stage_id)))
+    }
+
+    async fn item(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage_id: Option<StageId>,
+        item_id: DecisionItemId,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<DecisionItem>, RepositoryError> {
+        let access = self
+            .access(definition_id, Some(instance_id), reviewer)
+            .await?;
+        let item = match stage_id {
+            Some(stage_id) => {
+                if access.is_ok()
+                    && StageRepository::get(self, instance_id, stage_id)
+                        .await?
+                        .is_none()
+                {
+                    return Ok(Err(Missing::Stage(stage_id)));
+                }
+                self.phase_item(Phase::Stage(stage_id), item_id)
+                    .await?
+                    .map(|e| e.item)
+            }
+            None => DecisionRepository::item(self, instance_id, item_id).await?,
+        };
+        Ok(locate(access, item, Missing::DecisionItem(item_id)))
+    }
+
+    async fn instances(
+        &self,
+        definition_id: DefinitionId,
+        query: ListQuery,
+        mine: Option<PrincipalId>,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Page<Instance>>, RepositoryError> {
+        let access = self.access(definition_id, None, reviewer).await?;
+        let page = match mine {
+            Some(who) => {
+                InstanceRepository::list_reviewed_by(self, definition_id, who, query).await?
+            }
+            None => InstanceRepository::list(self, definition_id, query).await?,
+        };
+        Ok(locate(
+            access,
+            Some(page),
+            Missing::Definition(definition_id),
+        ))
+    }
+
+    async fn stages(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        query: ListQuery,
+        mine: Option<PrincipalId>,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Page<Stage>>, RepositoryError> {
+        let access = self
+            .access(definition_id, Some(instance_id), reviewer)
+            .await?;
+        let page = match mine {
+            None => StageRepository::list(self, instance_id, query).await?,
+            Some(who) => {
+                let reviewed = self.phases_reviewed_by(instance_id, who).await?;
+                let mine = self
+                    .all(instance_id)
+                    .await?
+                    .into_iter()
+                    .filter(|s| reviewed.contains(&Phase::Stage(s.id)))
+                    .filter(|s| query.status.is_none_or(|status| status == s.status()));
+                Page::of(mine, query.page)
+            }
+        };
+        Ok(locate(access, Some(page), Missing::Instance(instance_id)))
+    }
+
+    async fn items(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage_id: Option<StageId>,
+        query: DecisionQuery,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Page<DecisionItem>>, RepositoryError> {
+        let access = self
+            .access(definition_id, Some(instance_id), reviewer)
+            .await?;
+        let scope = match stage_id {
+            Some(stage_id) => {
+                if access.is_ok()
+                    && StageRepository::get(self, instance_id, stage_id)
+                        .await?
+                        .is_none()
+                {
+                    return Ok(Err(Missing::Stage(stage_id)));
+                }
+                ItemScope::Phase(Phase::Stage(stage_id))
+            }
+            None => ItemScope::Instance(instance_id),
+        };
+        let page = DecisionRepository::list(self, scope, query).await?;
+        Ok(locate(access, Some(page), Missing::Instance(instance_id)))
     }
 }

@@ -21,11 +21,28 @@ use crate::paging::{limits, paged};
 use crate::repository::PgRepository;
 use crate::rules::REVIEWS;
 
-const ITEM_COLUMNS: &str = "i.id, i.instance_id, i.principal_id, i.principal_display_name, \
+pub(crate) const ITEM_COLUMNS: &str = "i.id, i.instance_id, i.principal_id, i.principal_display_name, \
      i.principal_user_principal_name, i.resource_id, i.resource_display_name, i.recommendation, \
      i.decision, i.justification, i.reviewed_by_id, i.reviewed_by_display_name, \
      i.reviewed_by_user_principal_name, i.reviewed_date_time, i.apply_result, i.applied_by_id, \
      i.applied_by_display_name, i.applied_by_user_principal_name, i.applied_date_time";
+
+/// The filters of a decision list on items `i`, given its parameters: the
+/// phase the items entered (`NULL`: any), the latest decision (`NULL`:
+/// any), the reviewer (`NULL`: anyone; else the items that reviewer
+/// reviews, in that phase or any), and `NotReviewed`.
+pub(crate) fn item_filters([phase, decision, reviewer, not_reviewed]: [&str; 4]) -> String {
+    let reviews = REVIEWS.replace("$who", reviewer);
+    format!(
+        "({phase}::uuid IS NULL OR EXISTS (SELECT 1 FROM phase_items x \
+              WHERE x.item_id = i.id AND x.phase_id = {phase})) \
+         AND ({decision}::text IS NULL OR coalesce(i.decision, {not_reviewed}) = {decision}) \
+         AND ({reviewer}::uuid IS NULL OR EXISTS (SELECT 1 FROM phase_items pi \
+              JOIN review_phases rp ON rp.id = pi.phase_id \
+              WHERE pi.item_id = i.id AND ({phase}::uuid IS NULL OR pi.phase_id = {phase}) \
+              AND {reviews}))"
+    )
+}
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ItemRow {
@@ -236,17 +253,10 @@ impl DecisionRepository for PgRepository {
             ItemScope::Instance(i) => (Some(i.as_uuid()), None),
             ItemScope::Phase(p) => (None, Some(p.id())),
         };
-        let reviews = REVIEWS.replace("$who", "$4");
+        let filters = item_filters(["$2", "$3", "$4", "$7"]);
         let sql = format!(
             "SELECT {ITEM_COLUMNS} FROM decision_items i \
-             WHERE ($1::uuid IS NULL OR i.instance_id = $1) \
-             AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM phase_items x \
-                  WHERE x.item_id = i.id AND x.phase_id = $2)) \
-             AND ($3::text IS NULL OR coalesce(i.decision, $7) = $3) \
-             AND ($4::uuid IS NULL OR EXISTS (SELECT 1 FROM phase_items pi \
-                  JOIN review_phases rp ON rp.id = pi.phase_id \
-                  WHERE pi.item_id = i.id AND ($2::uuid IS NULL OR pi.phase_id = $2) \
-                  AND {reviews})) \
+             WHERE ($1::uuid IS NULL OR i.instance_id = $1) AND {filters} \
              ORDER BY i.seq LIMIT $5 OFFSET $6"
         );
         let (limit, offset) = limits(query.page);

@@ -24,7 +24,7 @@ use crate::rules::REVIEWS;
 use crate::writes::{insert_definition, insert_started};
 
 #[derive(sqlx::FromRow)]
-struct DefinitionRow {
+pub(crate) struct DefinitionRow {
     id: Uuid,
     display_name: String,
     description_for_admins: Option<String>,
@@ -82,7 +82,7 @@ impl TryFrom<DefinitionRow> for Definition {
     }
 }
 
-const DEFINITION_COLUMNS: &str = "id, display_name, description_for_admins, \
+pub(crate) const DEFINITION_COLUMNS: &str = "id, display_name, description_for_admins, \
     description_for_reviewers, scope, reviewers, fallback_reviewers, stage_settings, settings, \
     created_by_id, created_by_display_name, created_by_user_principal_name, created_date_time, \
     last_modified_date_time, status, next_instance_at, instances_started";

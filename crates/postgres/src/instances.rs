@@ -17,8 +17,8 @@ use crate::records::{QueryScopeRecord, scopes_from_records, status};
 use crate::repository::PgRepository;
 use crate::rules::REVIEWS;
 
-#[derive(sqlx::FromRow)]
-struct InstanceRow {
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct InstanceRow {
     id: Uuid,
     definition_id: Uuid,
     start_date_time: DateTime<Utc>,
@@ -46,7 +46,7 @@ impl TryFrom<InstanceRow> for Instance {
     }
 }
 
-const INSTANCE_COLUMNS: &str = "id, definition_id, start_date_time, end_date_time, scope, \
+pub(crate) const INSTANCE_COLUMNS: &str = "id, definition_id, start_date_time, end_date_time, scope, \
     reviewers, fallback_reviewers, status";
 
 #[async_trait]

@@ -7,6 +7,9 @@
 //!   module per port: `definitions`, `instances`, `stages` (the guarded
 //!   stop), `decisions`, `directory`, `lifecycle` (due work, leases, the end
 //!   and start of instances, applying decisions).
+//! - `reads` implements the path reads (one statement per read, the
+//!   rights' inputs included); `stages` reads a stop's inputs in one
+//!   statement and commits it in one call of `ar_stop_stage`.
 //! - `writes` holds the statements several ports' transactions share,
 //!   `rules` the SQL forms of domain rules (each names the rule it
 //!   mirrors), `paging` the one-query pages, `records` the JSON columns.
@@ -23,6 +26,7 @@ mod error;
 mod instances;
 mod lifecycle;
 mod paging;
+mod reads;
 mod records;
 mod repository;
 mod rules;

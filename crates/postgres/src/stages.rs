@@ -1,9 +1,23 @@
 //! [`StageRepository`] over PostgreSQL, with the transactional, guarded
 //! stop.
 
+use access_reviews_domain::actor::system_identity;
+use access_reviews_domain::decision::{ApplyResult, Decision, Recommendation};
+use access_reviews_domain::definition::DefaultDecision;
+use access_reviews_domain::definition::Definition;
 use access_reviews_domain::definition::StageKey;
+use access_reviews_domain::directory::{DirectorySnapshot, GroupUsers};
+use access_reviews_domain::ids::{DefinitionId, PrincipalId};
 use access_reviews_domain::ids::{InstanceId, StageId};
-use access_reviews_domain::ports::{Phase, RepositoryError, StageRepository, StopOutcome};
+use access_reviews_domain::instance::Instance;
+use access_reviews_domain::lifecycle::DEFAULT_DECISION_JUSTIFICATION;
+use access_reviews_domain::ports::{
+    Missing, RepositoryError, StageRepository, StopContext, StopOutcome,
+};
+use std::sync::LazyLock;
+
+use crate::definitions::{DEFINITION_COLUMNS, DefinitionRow};
+use crate::instances::{INSTANCE_COLUMNS, InstanceRow};
 use access_reviews_domain::query::{ListQuery, Page};
 use access_reviews_domain::stage::Stage;
 use access_reviews_domain::status::ReviewStatus;
@@ -15,15 +29,12 @@ use uuid::Uuid;
 
 use crate::error::{CorruptRow, map_sqlx};
 use crate::paging::{limits, paged};
-use crate::records::{QueryScopeRecord, scopes_from_records, status};
+use crate::records::{QueryScopeRecord, scopes_from_records, scopes_to_records, status};
 use crate::repository::PgRepository;
-use crate::writes::{
-    IN_PROGRESS, carry_over, complete_definition, finish_instance, insert_stage, lock_instance,
-    update_instance,
-};
+use crate::writes::{COMPLETED, IN_PROGRESS, ids};
 
-#[derive(sqlx::FromRow)]
-struct StageRow {
+#[derive(sqlx::FromRow, serde::Deserialize)]
+pub(crate) struct StageRow {
     id: Uuid,
     instance_id: Uuid,
     stage_key: String,
@@ -51,8 +62,111 @@ impl TryFrom<StageRow> for Stage {
     }
 }
 
-const STAGE_COLUMNS: &str = "id, instance_id, stage_key, start_date_time, end_date_time, \
+pub(crate) const STAGE_COLUMNS: &str = "id, instance_id, stage_key, start_date_time, end_date_time, \
     reviewers, fallback_reviewers, status";
+
+/// Everything a stop is planned from, in one statement: the definition,
+/// its instance and stages (as JSON), and the directory objects that the
+/// reviewer queries of the definition's stages name (any user or group id
+/// in them; the domain parses the queries and asks the directory for
+/// whatever this did not look up).
+static STOP_CONTEXT: LazyLock<String> = LazyLock::new(|| {
+    let uuid = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
+    format!(
+        "SELECT {DEFINITION_COLUMNS}, \
+           (SELECT to_jsonb(ri) FROM (SELECT {INSTANCE_COLUMNS} FROM access_review_instances \
+              WHERE id = $2 AND definition_id = $1) ri) AS instance, \
+           (SELECT coalesce(jsonb_agg(to_jsonb(s) ORDER BY s.seq), '[]') FROM \
+              (SELECT seq, {STAGE_COLUMNS} FROM access_review_stages WHERE instance_id = $2) s) \
+              AS stages, \
+           (WITH named AS ( \
+              SELECT DISTINCT (regexp_match(q.query #>> '{{}}', '/(?:users|groups)/({uuid})'))[1]::uuid AS id \
+              FROM (SELECT jsonb_path_query(d.stage_settings, '$[*].reviewers[*].query') AS query \
+                    UNION ALL \
+                    SELECT jsonb_path_query(d.stage_settings, '$[*].fallback_reviewers[*].query')) q) \
+            SELECT jsonb_build_object( \
+              'looked_up', coalesce(jsonb_agg(n.id), '[]'), \
+              'users', coalesce(jsonb_agg(n.id) FILTER (WHERE EXISTS \
+                 (SELECT 1 FROM directory_users u WHERE u.id = n.id)), '[]'), \
+              'groups', coalesce(jsonb_agg(jsonb_build_object('id', n.id, \
+                 'owners', (SELECT coalesce(jsonb_agg(o.owner_id ORDER BY o.seq), '[]') \
+                    FROM group_owners o JOIN directory_users u ON u.id = o.owner_id \
+                    WHERE o.group_id = n.id), \
+                 'members', (SELECT coalesce(jsonb_agg(m.member_id ORDER BY m.position), '[]') \
+                    FROM (SELECT member_id, min(seq) AS position FROM group_members \
+                          WHERE member_kind = 'user' AND group_id = n.id GROUP BY member_id) m \
+                    JOIN directory_users u ON u.id = m.member_id), \
+                 'transitive_members', (WITH RECURSIVE walk(group_id) AS ( \
+                       SELECT n.id UNION SELECT gm.member_id FROM group_members gm \
+                       JOIN walk w ON gm.group_id = w.group_id WHERE gm.member_kind = 'group') \
+                    SELECT coalesce(jsonb_agg(m.member_id ORDER BY m.position), '[]') \
+                    FROM (SELECT member_id, min(seq) AS position FROM group_members \
+                          WHERE member_kind = 'user' AND group_id IN (SELECT group_id FROM walk) \
+                          GROUP BY member_id) m \
+                    JOIN directory_users u ON u.id = m.member_id))) \
+                 FILTER (WHERE EXISTS (SELECT 1 FROM directory_groups g WHERE g.id = n.id)), \
+                 '[]')) \
+            FROM named n WHERE n.id IS NOT NULL) AS directory \
+         FROM access_review_definitions d WHERE d.id = $1"
+    )
+});
+
+#[derive(sqlx::FromRow)]
+struct StopContextRow {
+    #[sqlx(flatten)]
+    definition: DefinitionRow,
+    instance: Option<Json<InstanceRow>>,
+    stages: Json<Vec<StageRow>>,
+    directory: Json<SnapshotRecord>,
+}
+
+/// [`DirectorySnapshot`] as the stop's statement returns it.
+#[derive(serde::Deserialize)]
+struct SnapshotRecord {
+    looked_up: Vec<Uuid>,
+    users: Vec<Uuid>,
+    groups: Vec<GroupUsersRecord>,
+}
+
+#[derive(serde::Deserialize)]
+struct GroupUsersRecord {
+    id: Uuid,
+    owners: Vec<Uuid>,
+    members: Vec<Uuid>,
+    transitive_members: Vec<Uuid>,
+}
+
+impl From<SnapshotRecord> for DirectorySnapshot {
+    fn from(record: SnapshotRecord) -> Self {
+        let ids = |list: Vec<Uuid>| list.into_iter().map(PrincipalId::from_uuid).collect();
+        Self {
+            looked_up: record
+                .looked_up
+                .into_iter()
+                .map(PrincipalId::from_uuid)
+                .collect(),
+            users: record
+                .users
+                .into_iter()
+                .map(PrincipalId::from_uuid)
+                .collect(),
+            groups: record
+                .groups
+                .into_iter()
+                .map(|g| {
+                    (
+                        PrincipalId::from_uuid(g.id),
+                        GroupUsers {
+                            owners: ids(g.owners),
+                            members: ids(g.members),
+                            transitive_members: ids(g.transitive_members),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+}
 
 #[async_trait]
 impl StageRepository for PgRepository {
@@ -110,72 +224,124 @@ impl StageRepository for PgRepository {
             .collect::<Result<_, _>>()?)
     }
 
+    async fn stop_context(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+    ) -> Result<Result<StopContext, Missing>, RepositoryError> {
+        let row: Option<StopContextRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(STOP_CONTEXT.as_str()))
+                .bind(definition_id.as_uuid())
+                .bind(instance_id.as_uuid())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(map_sqlx)?;
+        let Some(row) = row else {
+            return Ok(Err(Missing::Definition(definition_id)));
+        };
+        let Some(instance) = row.instance else {
+            return Ok(Err(Missing::Instance(instance_id)));
+        };
+        Ok(Ok(StopContext {
+            definition: Definition::try_from(row.definition)?,
+            instance: Instance::try_from(instance.0)?,
+            stages: row
+                .stages
+                .0
+                .into_iter()
+                .map(Stage::try_from)
+                .collect::<Result<_, _>>()?,
+            reviewers: row.directory.0.into(),
+        }))
+    }
+
     async fn commit_stop(
         &self,
         transition: &StopTransition,
     ) -> Result<StopOutcome, RepositoryError> {
+        // One call, one round trip, its own transaction: `ar_stop_stage`
+        // takes the instance's lock, guards on the stage being InProgress
+        // (concurrent stops queue on the row; the losers write nothing)
+        // and writes the rest of the transition.
         let stopped = &transition.stopped;
-        let mut tx = self.pool().begin().await.map_err(map_sqlx)?;
-        // The instance's lock first, as every transition of the instance
-        // takes it (an instance stop racing this stop waits, or wins).
-        lock_instance(&mut tx, transition.instance.id).await?;
-
-        // The guard: concurrent stops queue on this row's lock; once the
-        // winner commits, the others re-check the condition, match no row
-        // and leave without writing anything.
-        let updated = sqlx::query(
-            "UPDATE access_review_stages SET status = $2, end_date_time = $3 \
-             WHERE id = $1 AND status = $4",
+        let next = transition.started.as_ref();
+        let carry = transition.carry_over.as_ref();
+        let reviewers = carry.map(|c| &c.reviewers);
+        let end = transition.instance_end.as_ref();
+        let system = system_identity();
+        let audit = &transition.audit;
+        let committed: bool = sqlx::query_scalar(
+            "SELECT ar_stop_stage($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, \
+             $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42)",
         )
+        // The stop.
+        .bind(transition.instance.id.as_uuid())
         .bind(stopped.id.as_uuid())
         .bind(stopped.status().as_str())
         .bind(stopped.end_date_time)
         .bind(IN_PROGRESS)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
-        if updated.rows_affected() == 0 {
-            tx.rollback().await.map_err(map_sqlx)?;
-            return Ok(StopOutcome::StageNoLongerInProgress);
-        }
-
-        if let Some(next) = &transition.started {
-            insert_stage(&mut tx, next).await?;
-        }
-        if let Some(carry) = &transition.carry_over {
-            carry_over(&mut tx, carry, transition.instance.id).await?;
-        }
-
-        let instance = &transition.instance;
-        update_instance(&mut tx, instance).await?;
-
-        if transition.definition_completed {
-            complete_definition(&mut tx, transition.audit.definition_id, transition.audit.at)
-                .await?;
-        }
-
-        if let Some(end) = &transition.instance_end {
-            finish_instance(&mut tx, instance.id, Phase::Stage(stopped.id), end).await?;
-        }
-
-        let audit = &transition.audit;
-        sqlx::query(
-            "INSERT INTO access_review_audit (occurred_at, actor_id, action, definition_id, \
-             instance_id, stage_id, created_stage_id, instance_completed) \
-             VALUES ($1, $2, 'stageStopped', $3, $4, $5, $6, $7)",
+        // The next stage, its reviewers and which items follow.
+        .bind(next.map(|s| s.id.as_uuid()))
+        .bind(next.map(|s| s.key.as_str()))
+        .bind(next.map(|s| s.start_date_time))
+        .bind(next.map(|s| s.end_date_time))
+        .bind(next.map(|s| Json(scopes_to_records(&s.reviewers))))
+        .bind(next.map(|s| Json(scopes_to_records(&s.fallback_reviewers))))
+        .bind(next.map(|s| s.status().as_str()))
+        .bind(carry.map(|c| c.to.as_uuid()))
+        .bind(reviewers.is_some_and(|r| r.self_review))
+        .bind(reviewers.is_some_and(|r| r.by_manager))
+        .bind(reviewers.map(|r| ids(&r.fixed)).unwrap_or_default())
+        .bind(reviewers.map(|r| ids(&r.fallback)).unwrap_or_default())
+        .bind(carry.is_some_and(|c| c.rule.moves_all()))
+        .bind(
+            carry
+                .map(|c| {
+                    c.rule
+                        .decisions()
+                        .into_iter()
+                        .map(Decision::as_str)
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default(),
         )
+        .bind(carry.is_some_and(|c| c.rule.follows_recommendation()))
+        .bind(Decision::NotReviewed.as_str())
+        // The instance and the definition.
+        .bind(transition.instance.status().as_str())
+        .bind(transition.instance.end_date_time)
+        .bind(audit.definition_id.as_uuid())
+        .bind(transition.definition_completed)
+        .bind(COMPLETED)
+        // The end of the instance.
+        .bind(end.map(|e| e.at))
+        .bind(
+            end.and_then(|e| e.default_decision)
+                .map(DefaultDecision::as_str),
+        )
+        .bind(DEFAULT_DECISION_JUSTIFICATION)
+        .bind(system.id.as_uuid())
+        .bind(&system.display_name)
+        .bind(&system.user_principal_name)
+        .bind(DefaultDecision::Recommendation.as_str())
+        .bind(Recommendation::NoInfoAvailable.as_str())
+        .bind(end.is_some_and(|e| e.auto_apply))
+        .bind(Decision::Deny.as_str())
+        .bind(ApplyResult::AppliedSuccessfully.as_str())
+        .bind(ApplyResult::ApplyNotSupported.as_str())
+        .bind(ApplyResult::AppliedSuccessfullyButObjectNotFound.as_str())
+        // The audit record.
         .bind(audit.at)
         .bind(audit.actor.as_uuid())
-        .bind(audit.definition_id.as_uuid())
-        .bind(instance.id.as_uuid())
-        .bind(audit.stopped_stage.as_uuid())
-        .bind(audit.created_stage.map(|s| s.as_uuid()))
         .bind(audit.instance_completed)
-        .execute(&mut *tx)
+        .fetch_one(self.pool())
         .await
         .map_err(map_sqlx)?;
-
-        tx.commit().await.map_err(map_sqlx)?;
-        Ok(StopOutcome::Committed)
+        Ok(if committed {
+            StopOutcome::Committed
+        } else {
+            StopOutcome::StageNoLongerInProgress
+        })
     }
 }

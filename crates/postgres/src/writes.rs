@@ -1,7 +1,9 @@
 //! Statements that the transactions of several ports share: storing a
 //! definition, a started instance with its stage, phase and items; the
 //! carry-over; locking an instance; its end; the audit records. Each takes
-//! the transaction's connection and is awaited inside it.
+//! the transaction's connection and is awaited inside it. Most call a
+//! function of the migration `transition_functions`, which the one-call
+//! stop (`ar_stop_stage`) calls too, so both run the same statements.
 
 use access_reviews_domain::actor::system_identity;
 use access_reviews_domain::decision::{
@@ -16,7 +18,6 @@ use access_reviews_domain::lifecycle::{
 use access_reviews_domain::ports::{Phase, RepositoryError, StartedReview};
 use access_reviews_domain::stage::Stage;
 use access_reviews_domain::status::ReviewStatus;
-use access_reviews_domain::stop::CarryOver;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use sqlx::types::Json;
@@ -24,7 +25,6 @@ use uuid::Uuid;
 
 use crate::error::map_sqlx;
 use crate::records::{QueryScopeRecord, SettingsRecord, plan_to_records, scopes_to_records};
-use crate::rules::{APPLY_DECISIONS, CARRY_OVER, DEFAULT_DECISIONS};
 
 pub(crate) const IN_PROGRESS: &str = ReviewStatus::InProgress.as_str();
 pub(crate) const COMPLETED: &str = ReviewStatus::Completed.as_str();
@@ -33,49 +33,15 @@ pub(crate) async fn insert_stage(
     conn: &mut PgConnection,
     stage: &Stage,
 ) -> Result<(), RepositoryError> {
-    sqlx::query(
-        "INSERT INTO access_review_stages (id, instance_id, stage_key, start_date_time, \
-         end_date_time, reviewers, fallback_reviewers, status) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(stage.id.as_uuid())
-    .bind(stage.instance_id.as_uuid())
-    .bind(stage.key.as_str())
-    .bind(stage.start_date_time)
-    .bind(stage.end_date_time)
-    .bind(Json(scopes_to_records(&stage.reviewers)))
-    .bind(Json(scopes_to_records(&stage.fallback_reviewers)))
-    .bind(stage.status().as_str())
-    .execute(conn)
-    .await
-    .map_err(map_sqlx)?;
-    Ok(())
-}
-
-/// Creates the next stage's phase and moves into it, in one statement, the
-/// items of the stopped stage that the rule lets through, judged on their
-/// latest decision as committed now (decisions racing the stop have either
-/// committed, holding the stage's row, or will find it completed).
-pub(crate) async fn carry_over(
-    conn: &mut PgConnection,
-    carry: &CarryOver,
-    instance: InstanceId,
-) -> Result<(), RepositoryError> {
-    let next = Phase::Stage(carry.to);
-    insert_phase(conn, next, instance, &carry.reviewers).await?;
-    let decisions: Vec<&str> = carry
-        .rule
-        .decisions()
-        .into_iter()
-        .map(Decision::as_str)
-        .collect();
-    sqlx::query(CARRY_OVER)
-        .bind(next.id())
-        .bind(carry.from.as_uuid())
-        .bind(carry.rule.moves_all())
-        .bind(decisions)
-        .bind(carry.rule.follows_recommendation())
-        .bind(Decision::NotReviewed.as_str())
+    sqlx::query("SELECT ar_insert_stage($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(stage.id.as_uuid())
+        .bind(stage.instance_id.as_uuid())
+        .bind(stage.key.as_str())
+        .bind(stage.start_date_time)
+        .bind(stage.end_date_time)
+        .bind(Json(scopes_to_records(&stage.reviewers)))
+        .bind(Json(scopes_to_records(&stage.fallback_reviewers)))
+        .bind(stage.status().as_str())
         .execute(conn)
         .await
         .map_err(map_sqlx)?;
@@ -151,7 +117,12 @@ pub(crate) async fn insert_started(
     Ok(())
 }
 
-fn kind(phase: Phase) -> &'static str {
+/// The ids of a list of principals, as the functions take them.
+pub(crate) fn ids(list: &[PrincipalId]) -> Vec<Uuid> {
+    list.iter().map(|p| p.as_uuid()).collect()
+}
+
+pub(crate) fn kind(phase: Phase) -> &'static str {
     match phase {
         Phase::Stage(_) => "stage",
         Phase::Instance(_) => "instance",
@@ -165,30 +136,17 @@ pub(crate) async fn insert_phase(
     instance: InstanceId,
     rules: &ReviewerRules,
 ) -> Result<(), RepositoryError> {
-    sqlx::query(
-        "INSERT INTO review_phases (id, kind, instance_id, self_review, by_manager) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(phase.id())
-    .bind(kind(phase))
-    .bind(instance.as_uuid())
-    .bind(rules.self_review)
-    .bind(rules.by_manager)
-    .execute(&mut *conn)
-    .await
-    .map_err(map_sqlx)?;
-    let ids = |list: &[PrincipalId]| list.iter().map(|p| p.as_uuid()).collect::<Vec<_>>();
-    sqlx::query(
-        "INSERT INTO phase_reviewers (phase_id, role, reviewer_id) \
-         SELECT $1, 'primary', unnest($2::uuid[]) \
-         UNION ALL SELECT $1, 'fallback', unnest($3::uuid[])",
-    )
-    .bind(phase.id())
-    .bind(ids(&rules.fixed))
-    .bind(ids(&rules.fallback))
-    .execute(&mut *conn)
-    .await
-    .map_err(map_sqlx)?;
+    sqlx::query("SELECT ar_insert_phase($1, $2, $3, $4, $5, $6, $7)")
+        .bind(phase.id())
+        .bind(kind(phase))
+        .bind(instance.as_uuid())
+        .bind(rules.self_review)
+        .bind(rules.by_manager)
+        .bind(ids(&rules.fixed))
+        .bind(ids(&rules.fallback))
+        .execute(conn)
+        .await
+        .map_err(map_sqlx)?;
     Ok(())
 }
 
@@ -289,7 +247,7 @@ async fn record_default_decisions(
     at: DateTime<Utc>,
 ) -> Result<(), RepositoryError> {
     let by = system_identity();
-    sqlx::query(DEFAULT_DECISIONS)
+    sqlx::query("SELECT ar_default_decisions($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
         .bind(instance.as_uuid())
         .bind(default.as_str())
         .bind(DEFAULT_DECISION_JUSTIFICATION)
@@ -321,21 +279,22 @@ pub(crate) async fn apply_decisions(
     by: &Identity,
     at: DateTime<Utc>,
 ) -> Result<u64, RepositoryError> {
-    let applied = sqlx::query(APPLY_DECISIONS)
-        .bind(instance.as_uuid())
-        .bind(by.id.as_uuid())
-        .bind(&by.display_name)
-        .bind(&by.user_principal_name)
-        .bind(at)
-        .bind(Decision::NotReviewed.as_str())
-        .bind(Decision::Deny.as_str())
-        .bind(ApplyResult::AppliedSuccessfully.as_str())
-        .bind(ApplyResult::ApplyNotSupported.as_str())
-        .bind(ApplyResult::AppliedSuccessfullyButObjectNotFound.as_str())
-        .execute(conn)
-        .await
-        .map_err(map_sqlx)?;
-    Ok(applied.rows_affected())
+    let applied: i64 =
+        sqlx::query_scalar("SELECT ar_apply_decisions($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(instance.as_uuid())
+            .bind(by.id.as_uuid())
+            .bind(&by.display_name)
+            .bind(&by.user_principal_name)
+            .bind(at)
+            .bind(Decision::NotReviewed.as_str())
+            .bind(Decision::Deny.as_str())
+            .bind(ApplyResult::AppliedSuccessfully.as_str())
+            .bind(ApplyResult::ApplyNotSupported.as_str())
+            .bind(ApplyResult::AppliedSuccessfullyButObjectNotFound.as_str())
+            .fetch_one(conn)
+            .await
+            .map_err(map_sqlx)?;
+    Ok(u64::try_from(applied).unwrap_or_default())
 }
 
 /// Writes an audit record of an action.
@@ -370,7 +329,7 @@ pub(crate) async fn update_instance(
     conn: &mut PgConnection,
     instance: &Instance,
 ) -> Result<(), RepositoryError> {
-    sqlx::query("UPDATE access_review_instances SET status = $2, end_date_time = $3 WHERE id = $1")
+    sqlx::query("SELECT ar_update_instance($1, $2, $3)")
         .bind(instance.id.as_uuid())
         .bind(instance.status().as_str())
         .bind(instance.end_date_time)
@@ -386,15 +345,11 @@ pub(crate) async fn complete_definition(
     definition: DefinitionId,
     at: DateTime<Utc>,
 ) -> Result<bool, RepositoryError> {
-    let done = sqlx::query(
-        "UPDATE access_review_definitions SET status = $3, last_modified_date_time = $2, \
-         next_instance_at = NULL WHERE id = $1 AND status <> $3",
-    )
-    .bind(definition.as_uuid())
-    .bind(at)
-    .bind(COMPLETED)
-    .execute(conn)
-    .await
-    .map_err(map_sqlx)?;
-    Ok(done.rows_affected() == 1)
+    sqlx::query_scalar("SELECT ar_complete_definition($1, $2, $3)")
+        .bind(definition.as_uuid())
+        .bind(at)
+        .bind(COMPLETED)
+        .fetch_one(conn)
+        .await
+        .map_err(map_sqlx)
 }

@@ -7,13 +7,14 @@ use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId}
 use crate::instance::Instance;
 use crate::ports::{
     Clock, DecisionQuery, DecisionRepository, DefinitionRepository, DirectoryRepository,
-    InstanceRepository, ItemScope, Phase, PhaseItem, RecordOutcome, RepositoryError,
+    InstanceRepository, Phase, PhaseItem, RecordOutcome, RepositoryError, ReviewReads,
     StageRepository,
 };
 use crate::query::Page;
 use crate::stage::StageNotInProgress;
 use crate::status::ReviewStatus;
 use crate::use_cases::Ports;
+use crate::use_cases::read::{ReadError, visible};
 use crate::use_cases::{Missing, find_instance};
 
 /// Which phase a decision request addresses.
@@ -70,7 +71,18 @@ pub struct Decisions {
     stages: Arc<dyn StageRepository>,
     decisions: Arc<dyn DecisionRepository>,
     directory: Arc<dyn DirectoryRepository>,
+    reads: Arc<dyn ReviewReads>,
     clock: Arc<dyn Clock>,
+}
+
+impl From<ReadError> for DecisionError {
+    fn from(error: ReadError) -> Self {
+        match error {
+            ReadError::NotFound(missing) => Self::NotFound(missing),
+            ReadError::Forbidden => Self::Forbidden,
+            ReadError::Repository(e) => Self::Repository(e),
+        }
+    }
 }
 
 /// The phase a request resolved to, and its status now.
@@ -123,6 +135,7 @@ impl Decisions {
             stages: ports.stages.clone(),
             decisions: ports.decisions.clone(),
             directory: ports.directory.clone(),
+            reads: ports.reads.clone(),
             clock: ports.clock.clone(),
         }
     }
@@ -178,22 +191,6 @@ impl Decisions {
                 })
             }
         }
-    }
-
-    /// Whether the caller may read this instance's decision items: a read
-    /// role, the creator, or a reviewer in the instance.
-    async fn may_read(
-        &self,
-        actor: &Actor,
-        definition: &Definition,
-        instance: &Instance,
-    ) -> Result<bool, DecisionError> {
-        Ok(actor.may_read(definition)
-            || !self
-                .decisions
-                .phases_reviewed_by(instance.id, actor.id())
-                .await?
-                .is_empty())
     }
 
     /// Who the reviewer is, as items show it: from the directory when the
@@ -402,7 +399,8 @@ impl Decisions {
     }
 
     /// A page of decision items: of the instance, or of one stage; with
-    /// `mine`, only those the caller reviews (`filterByCurrentUser`).
+    /// `mine`, only those the caller reviews (`filterByCurrentUser`). A
+    /// read role, the creator or a reviewer in the instance may list them.
     ///
     /// # Errors
     /// See [`DecisionError`].
@@ -415,20 +413,18 @@ impl Decisions {
         mut query: DecisionQuery,
         mine: bool,
     ) -> Result<Page<DecisionItem>, DecisionError> {
-        let (definition, instance) = self.review(definition_id, instance_id).await?;
-        let scope = match stage {
-            Some(stage) => ItemScope::Phase(
-                self.phase(&definition, &instance, DecisionTarget::Stage(stage))
-                    .await?
-                    .phase,
-            ),
-            None => ItemScope::Instance(instance.id),
-        };
-        if !self.may_read(actor, &definition, &instance).await? {
-            return Err(DecisionError::Forbidden);
-        }
         query.reviewer = mine.then(|| actor.id());
-        Ok(self.decisions.list(scope, query).await?)
+        let located = self
+            .reads
+            .items(
+                definition_id,
+                instance_id,
+                stage,
+                query,
+                actor.reviewer_to_check(),
+            )
+            .await?;
+        Ok(visible(actor, located)?)
     }
 
     /// One decision item, of the instance or of one stage.
@@ -443,26 +439,16 @@ impl Decisions {
         stage: Option<StageId>,
         item_id: DecisionItemId,
     ) -> Result<DecisionItem, DecisionError> {
-        let (definition, instance) = self.review(definition_id, instance_id).await?;
-        let not_found = DecisionError::NotFound(Missing::DecisionItem(item_id));
-        let item = match stage {
-            Some(stage) => {
-                let phase = self
-                    .phase(&definition, &instance, DecisionTarget::Stage(stage))
-                    .await?
-                    .phase;
-                self.decisions
-                    .phase_item(phase, item_id)
-                    .await?
-                    .map(|e| e.item)
-            }
-            None => self.decisions.item(instance.id, item_id).await?,
-        }
-        .ok_or(not_found)?;
-        if self.may_read(actor, &definition, &instance).await? {
-            Ok(item)
-        } else {
-            Err(DecisionError::Forbidden)
-        }
+        let located = self
+            .reads
+            .item(
+                definition_id,
+                instance_id,
+                stage,
+                item_id,
+                actor.reviewer_to_check(),
+            )
+            .await?;
+        Ok(visible(actor, located)?)
     }
 }

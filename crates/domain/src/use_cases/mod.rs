@@ -17,14 +17,16 @@ pub use lifecycle::{Lifecycle, LifecycleError, PassReport};
 pub use read::{ReadError, ReadReviews};
 pub use stop_stage::{StopStage, StopStageError};
 
+pub use crate::ports::Missing;
+
 use std::sync::Arc;
 
 use crate::definition::Definition;
-use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
+use crate::ids::{DefinitionId, InstanceId};
 use crate::instance::Instance;
 use crate::ports::{
     Clock, ClockControl, DecisionRepository, DefinitionRepository, DirectoryRepository,
-    InstanceRepository, LifecycleRepository, RepositoryError, StageRepository,
+    InstanceRepository, LifecycleRepository, RepositoryError, ReviewReads, StageRepository,
 };
 
 /// Every port the use cases need, filled once by the composition root (or
@@ -43,6 +45,8 @@ pub struct Ports {
     pub decisions: Arc<dyn DecisionRepository>,
     /// The review in time.
     pub lifecycle: Arc<dyn LifecycleRepository>,
+    /// Reads along a review's path, with what rights depend on.
+    pub reads: Arc<dyn ReviewReads>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Moving the test clock; `None` unless the clock control is enabled.
@@ -57,6 +61,7 @@ pub trait Repository:
     + DirectoryRepository
     + DecisionRepository
     + LifecycleRepository
+    + ReviewReads
     + 'static
 {
 }
@@ -68,6 +73,7 @@ impl<R> Repository for R where
         + DirectoryRepository
         + DecisionRepository
         + LifecycleRepository
+        + ReviewReads
         + 'static
 {
 }
@@ -82,7 +88,8 @@ impl Ports {
             stages: store.clone(),
             directory: store.clone(),
             decisions: store.clone(),
-            lifecycle: store,
+            lifecycle: store.clone(),
+            reads: store,
             clock,
             clock_control: None,
         }
@@ -122,43 +129,6 @@ impl UseCases {
             decisions: Decisions::new(ports),
             directory: ManageDirectory::new(ports),
             lifecycle: Lifecycle::new(ports),
-        }
-    }
-}
-
-/// The object of a request that does not exist (or not under the parent the
-/// path names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Missing {
-    /// The definition.
-    Definition(DefinitionId),
-    /// The instance, under its definition.
-    Instance(InstanceId),
-    /// The stage, under its instance.
-    Stage(StageId),
-    /// The decision item, under its instance or stage.
-    DecisionItem(DecisionItemId),
-    /// The user.
-    User(PrincipalId),
-    /// The group.
-    Group(PrincipalId),
-    /// The user or group.
-    DirectoryObject(PrincipalId),
-    /// The user's manager (the user has none).
-    Manager(PrincipalId),
-}
-
-impl std::fmt::Display for Missing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Definition(id) => write!(f, "access review definition {id}"),
-            Self::Instance(id) => write!(f, "access review instance {id}"),
-            Self::Stage(id) => write!(f, "access review stage {id}"),
-            Self::DecisionItem(id) => write!(f, "decision item {id}"),
-            Self::User(id) => write!(f, "user {id}"),
-            Self::Group(id) => write!(f, "group {id}"),
-            Self::DirectoryObject(id) => write!(f, "directory object {id}"),
-            Self::Manager(id) => write!(f, "manager of user {id}"),
         }
     }
 }

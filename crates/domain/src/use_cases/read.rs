@@ -4,21 +4,17 @@ use crate::actor::Actor;
 use crate::definition::Definition;
 use crate::ids::{DefinitionId, InstanceId, StageId};
 use crate::instance::Instance;
-use crate::ports::{
-    DecisionRepository, DefinitionRepository, InstanceRepository, Phase, RepositoryError,
-    StageRepository,
-};
+use crate::ports::{DefinitionRepository, Located, RepositoryError, ReviewReads};
 use crate::query::{ListQuery, Page};
 use crate::stage::Stage;
+use crate::use_cases::Missing;
 use crate::use_cases::Ports;
-use crate::use_cases::{Missing, find_definition, find_instance};
 
-/// The reads: definitions, instances and stages, one or a page at a time.
+/// The reads: definitions, instances and stages, one or a page at a time,
+/// each in one trip to the store (see [`ReviewReads`]).
 pub struct ReadReviews {
     definitions: Arc<dyn DefinitionRepository>,
-    instances: Arc<dyn InstanceRepository>,
-    stages: Arc<dyn StageRepository>,
-    decisions: Arc<dyn DecisionRepository>,
+    reads: Arc<dyn ReviewReads>,
 }
 
 /// Why a read failed.
@@ -35,41 +31,23 @@ pub enum ReadError {
     Repository(#[from] RepositoryError),
 }
 
+/// The object, once the path exists and the caller may read it: missing
+/// objects are reported before missing rights.
+pub(crate) fn visible<T>(actor: &Actor, located: Located<T>) -> Result<T, ReadError> {
+    match located {
+        Err(missing) => Err(ReadError::NotFound(missing)),
+        Ok((object, access)) if actor.may_read_with(&access) => Ok(object),
+        Ok(_) => Err(ReadError::Forbidden),
+    }
+}
+
 impl ReadReviews {
     /// Wires the use case.
     pub fn new(ports: &Ports) -> Self {
         Self {
             definitions: ports.definitions.clone(),
-            instances: ports.instances.clone(),
-            stages: ports.stages.clone(),
-            decisions: ports.decisions.clone(),
+            reads: ports.reads.clone(),
         }
-    }
-
-    /// A read role, the creator, or (once decisions exist) a reviewer in
-    /// the instance, or in any instance of the definition.
-    async fn may_read(
-        &self,
-        actor: &Actor,
-        definition: &Definition,
-        instance: Option<InstanceId>,
-    ) -> Result<bool, ReadError> {
-        if actor.may_read(definition) {
-            return Ok(true);
-        }
-        Ok(match instance {
-            Some(id) => !self
-                .decisions
-                .phases_reviewed_by(id, actor.id())
-                .await?
-                .is_empty(),
-            // Every instance, not a page of them.
-            None => {
-                self.decisions
-                    .reviews_in_definition(definition.id, actor.id())
-                    .await?
-            }
-        })
     }
 
     /// A page of definitions: all of them for a caller with a read role,
@@ -86,7 +64,8 @@ impl ReadReviews {
         Ok(self.definitions.list(query, created_by).await?)
     }
 
-    /// One definition.
+    /// One definition: a read role, its creator, or a reviewer in any of
+    /// its instances may read it.
     ///
     /// # Errors
     /// [`ReadError::NotFound`], [`ReadError::Forbidden`],
@@ -96,12 +75,8 @@ impl ReadReviews {
         actor: &Actor,
         id: DefinitionId,
     ) -> Result<Definition, ReadError> {
-        let definition = find_definition(&*self.definitions, id).await?;
-        if self.may_read(actor, &definition, None).await? {
-            Ok(definition)
-        } else {
-            Err(ReadError::Forbidden)
-        }
+        let located = self.reads.definition(id, actor.reviewer_to_check()).await?;
+        visible(actor, located)
     }
 
     /// A page of a definition's instances; with `mine`, only those in
@@ -118,14 +93,20 @@ impl ReadReviews {
         mine: bool,
     ) -> Result<Page<Instance>, ReadError> {
         if mine {
-            find_definition(&*self.definitions, definition_id).await?;
-            return Ok(self
-                .instances
-                .list_reviewed_by(definition_id, actor.id(), query)
-                .await?);
+            return match self
+                .reads
+                .instances(definition_id, query, Some(actor.id()), None)
+                .await?
+            {
+                Ok((page, _)) => Ok(page),
+                Err(missing) => Err(ReadError::NotFound(missing)),
+            };
         }
-        self.definition(actor, definition_id).await?;
-        Ok(self.instances.list(definition_id, query).await?)
+        let located = self
+            .reads
+            .instances(definition_id, query, None, actor.reviewer_to_check())
+            .await?;
+        visible(actor, located)
     }
 
     /// `GET /definitions/filterByCurrentUser(on='reviewer')`: a page of the
@@ -141,7 +122,8 @@ impl ReadReviews {
         Ok(self.definitions.list_reviewed_by(actor.id(), query).await?)
     }
 
-    /// One instance.
+    /// One instance: a read role, the creator, or a reviewer in it may
+    /// read it.
     ///
     /// # Errors
     /// As [`Self::definition`].
@@ -151,18 +133,11 @@ impl ReadReviews {
         definition_id: DefinitionId,
         instance_id: InstanceId,
     ) -> Result<Instance, ReadError> {
-        let (definition, instance) = find_instance(
-            &*self.definitions,
-            &*self.instances,
-            definition_id,
-            instance_id,
-        )
-        .await?;
-        if self.may_read(actor, &definition, Some(instance_id)).await? {
-            Ok(instance)
-        } else {
-            Err(ReadError::Forbidden)
-        }
+        let located = self
+            .reads
+            .instance(definition_id, instance_id, actor.reviewer_to_check())
+            .await?;
+        visible(actor, located)
     }
 
     /// A page of an instance's stages; with `mine`, only those in which the
@@ -178,23 +153,17 @@ impl ReadReviews {
         query: ListQuery,
         mine: bool,
     ) -> Result<Page<Stage>, ReadError> {
-        self.instance(actor, definition_id, instance_id).await?;
-        if !mine {
-            return Ok(self.stages.list(instance_id, query).await?);
-        }
-        // At most three stages: filter and page in memory.
-        let reviewed = self
-            .decisions
-            .phases_reviewed_by(instance_id, actor.id())
+        let located = self
+            .reads
+            .stages(
+                definition_id,
+                instance_id,
+                query,
+                mine.then(|| actor.id()),
+                actor.reviewer_to_check(),
+            )
             .await?;
-        let mine = self
-            .stages
-            .all(instance_id)
-            .await?
-            .into_iter()
-            .filter(|s| reviewed.contains(&Phase::Stage(s.id)))
-            .filter(|s| query.status.is_none_or(|status| status == s.status()));
-        Ok(Page::of(mine, query.page))
+        visible(actor, located)
     }
 
     /// One stage.
@@ -208,22 +177,15 @@ impl ReadReviews {
         instance_id: InstanceId,
         stage_id: StageId,
     ) -> Result<Stage, ReadError> {
-        let (definition, _) = find_instance(
-            &*self.definitions,
-            &*self.instances,
-            definition_id,
-            instance_id,
-        )
-        .await?;
-        let stage = self
-            .stages
-            .get(instance_id, stage_id)
-            .await?
-            .ok_or(ReadError::NotFound(Missing::Stage(stage_id)))?;
-        if self.may_read(actor, &definition, Some(instance_id)).await? {
-            Ok(stage)
-        } else {
-            Err(ReadError::Forbidden)
-        }
+        let located = self
+            .reads
+            .stage(
+                definition_id,
+                instance_id,
+                stage_id,
+                actor.reviewer_to_check(),
+            )
+            .await?;
+        visible(actor, located)
     }
 }

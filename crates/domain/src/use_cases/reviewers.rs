@@ -2,7 +2,9 @@
 
 use crate::decision::{DecisionItem, Identity, Resource, ReviewerRules};
 use crate::definition::QueryScope;
-use crate::directory::User;
+use async_trait::async_trait;
+
+use crate::directory::{DirectorySnapshot, User};
 use crate::ids::{InstanceId, PrincipalId};
 use crate::ports::{DirectoryRepository, RepositoryError};
 use crate::queries::{MembershipQuery, ReviewerQuery};
@@ -19,10 +21,89 @@ pub(crate) enum ResolveError {
     Repository(#[from] RepositoryError),
 }
 
+/// Where reviewer queries are resolved: the directory, or a snapshot of
+/// it read with a stop (falling back to the directory for what it does
+/// not answer).
+#[async_trait]
+pub(crate) trait ReviewerSource: Send + Sync {
+    /// Whether the user exists.
+    async fn user_exists(&self, id: PrincipalId) -> Result<bool, RepositoryError>;
+    /// The group's owners and members as `query` names them; `None` when
+    /// the group does not exist.
+    async fn group_users(
+        &self,
+        group: PrincipalId,
+        query: GroupUsersQuery,
+    ) -> Result<Option<Vec<PrincipalId>>, RepositoryError>;
+}
+
+/// Which users of a group.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum GroupUsersQuery {
+    Owners,
+    Members { transitive: bool },
+}
+
+#[async_trait]
+impl ReviewerSource for dyn DirectoryRepository {
+    async fn user_exists(&self, id: PrincipalId) -> Result<bool, RepositoryError> {
+        Ok(self.user(id).await?.is_some())
+    }
+
+    async fn group_users(
+        &self,
+        group: PrincipalId,
+        query: GroupUsersQuery,
+    ) -> Result<Option<Vec<PrincipalId>>, RepositoryError> {
+        if self.group(group).await?.is_none() {
+            return Ok(None);
+        }
+        let users = match query {
+            GroupUsersQuery::Owners => self.owner_users(group).await?,
+            GroupUsersQuery::Members { transitive } => {
+                self.member_users(MembershipQuery { group, transitive })
+                    .await?
+            }
+        };
+        Ok(Some(ids(users)))
+    }
+}
+
+/// A [`DirectorySnapshot`] in front of the directory.
+pub(crate) struct Prefetched<'a> {
+    pub(crate) snapshot: &'a DirectorySnapshot,
+    pub(crate) directory: &'a (dyn DirectoryRepository + 'static),
+}
+
+#[async_trait]
+impl ReviewerSource for Prefetched<'_> {
+    async fn user_exists(&self, id: PrincipalId) -> Result<bool, RepositoryError> {
+        if self.snapshot.looked_up.contains(&id) {
+            return Ok(self.snapshot.users.contains(&id));
+        }
+        self.directory.user_exists(id).await
+    }
+
+    async fn group_users(
+        &self,
+        group: PrincipalId,
+        query: GroupUsersQuery,
+    ) -> Result<Option<Vec<PrincipalId>>, RepositoryError> {
+        if !self.snapshot.looked_up.contains(&group) {
+            return self.directory.group_users(group, query).await;
+        }
+        Ok(self.snapshot.groups.get(&group).map(|g| match query {
+            GroupUsersQuery::Owners => g.owners.clone(),
+            GroupUsersQuery::Members { transitive: false } => g.members.clone(),
+            GroupUsersQuery::Members { transitive: true } => g.transitive_members.clone(),
+        }))
+    }
+}
+
 /// Resolves `reviewers` and `fallback` to rules: fixed users are looked up
 /// now; `./manager` is resolved per item when items enter the phase.
 pub(crate) async fn resolve_rules(
-    directory: &dyn DirectoryRepository,
+    directory: &(impl ReviewerSource + ?Sized),
     reviewers: &[QueryScope],
     fallback: &[QueryScope],
 ) -> Result<ReviewerRules, ResolveError> {
@@ -51,22 +132,25 @@ pub(crate) async fn resolve_rules(
                     rules.by_manager = true;
                     continue;
                 }
-                ReviewerQuery::User(id) => match directory.user(id).await? {
-                    Some(user) => vec![user.id],
-                    None => return Err(not_found),
-                },
-                ReviewerQuery::GroupOwners(group) => {
-                    if directory.group(group).await?.is_none() {
+                ReviewerQuery::User(id) => {
+                    if !directory.user_exists(id).await? {
                         return Err(not_found);
                     }
-                    ids(directory.owner_users(group).await?)
+                    vec![id]
                 }
-                ReviewerQuery::GroupMembers(query) => {
-                    if directory.group(query.group).await?.is_none() {
-                        return Err(not_found);
-                    }
-                    ids(directory.member_users(query).await?)
-                }
+                ReviewerQuery::GroupOwners(group) => directory
+                    .group_users(group, GroupUsersQuery::Owners)
+                    .await?
+                    .ok_or(not_found)?,
+                ReviewerQuery::GroupMembers(query) => directory
+                    .group_users(
+                        query.group,
+                        GroupUsersQuery::Members {
+                            transitive: query.transitive,
+                        },
+                    )
+                    .await?
+                    .ok_or(not_found)?,
             };
             let target = if is_fallback {
                 &mut rules.fallback
@@ -135,7 +219,7 @@ pub(crate) async fn resolve_items(
 /// that no longer resolves leaves the phase without those reviewers
 /// instead of failing.
 pub(crate) async fn resolve_rules_leniently(
-    directory: &dyn DirectoryRepository,
+    directory: &(impl ReviewerSource + ?Sized),
     reviewers: &[QueryScope],
     fallback: &[QueryScope],
 ) -> Result<ReviewerRules, RepositoryError> {

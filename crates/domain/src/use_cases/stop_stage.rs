@@ -4,21 +4,18 @@ use crate::actor::Actor;
 use crate::decision::ReviewerRules;
 use crate::ids::{DefinitionId, InstanceId, StageId};
 use crate::ports::{
-    Clock, DefinitionRepository, DirectoryRepository, InstanceRepository, RepositoryError,
-    StageRepository, StopOutcome,
+    Clock, DirectoryRepository, RepositoryError, StageRepository, StopContext, StopOutcome,
 };
 use crate::stage::StageNotInProgress;
 use crate::status::ReviewStatus;
 use crate::stop::StopTransition;
+use crate::use_cases::Missing;
 use crate::use_cases::Ports;
-use crate::use_cases::reviewers::{ResolveError, resolve_rules};
-use crate::use_cases::{Missing, find_instance};
+use crate::use_cases::reviewers::{Prefetched, ResolveError, resolve_rules};
 
 /// `POST …/stages/{id}/stop`: completes a stage, creates the next one or
 /// completes the instance.
 pub struct StopStage {
-    definitions: Arc<dyn DefinitionRepository>,
-    instances: Arc<dyn InstanceRepository>,
     stages: Arc<dyn StageRepository>,
     directory: Arc<dyn DirectoryRepository>,
     clock: Arc<dyn Clock>,
@@ -49,8 +46,6 @@ impl StopStage {
     /// Wires the use case.
     pub fn new(ports: &Ports) -> Self {
         Self {
-            definitions: ports.definitions.clone(),
-            instances: ports.instances.clone(),
             stages: ports.stages.clone(),
             directory: ports.directory.clone(),
             clock: ports.clock.clone(),
@@ -109,14 +104,17 @@ impl StopStage {
         stage_id: StageId,
         when: When,
     ) -> Result<StopTransition, StopStageError> {
-        let (definition, instance) = find_instance(
-            &*self.definitions,
-            &*self.instances,
-            definition_id,
-            instance_id,
-        )
-        .await?;
-        let stages = self.stages.all(instance_id).await?;
+        // One read for everything the stop is planned from.
+        let StopContext {
+            definition,
+            instance,
+            stages,
+            reviewers,
+        } = self
+            .stages
+            .stop_context(definition_id, instance_id)
+            .await?
+            .map_err(StopStageError::NotFound)?;
         // What the stop creates is computed here, once; the stage's
         // existence is checked here, once.
         let pending = StopTransition::begin(&definition, &stages, stage_id)
@@ -136,9 +134,11 @@ impl StopStage {
         };
         let next_reviewers = match pending.next_settings() {
             Some(next) => {
-                match resolve_rules(&*self.directory, &next.reviewers, &next.fallback_reviewers)
-                    .await
-                {
+                let source = Prefetched {
+                    snapshot: &reviewers,
+                    directory: &*self.directory,
+                };
+                match resolve_rules(&source, &next.reviewers, &next.fallback_reviewers).await {
                     Ok(rules) => rules,
                     Err(ResolveError::Repository(e)) => return Err(e.into()),
                     Err(ResolveError::Unsupported { .. } | ResolveError::NotFound { .. }) => {

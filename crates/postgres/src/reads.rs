@@ -1,0 +1,429 @@
+//! [`ReviewReads`] over PostgreSQL: each read is one statement that walks
+//! the path (definition, instance, stage, item) and returns, on every row,
+//! what the caller's rights depend on ([`Access`]). Only when it returns
+//! no row does [`PgRepository::locate`] ask, in a second statement, which
+//! object of the path is missing (or, for a list, whether the page is
+//! simply empty).
+
+use access_reviews_domain::decision::{Decision, DecisionItem};
+use access_reviews_domain::definition::Definition;
+use access_reviews_domain::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
+use access_reviews_domain::instance::Instance;
+use access_reviews_domain::ports::{
+    Access, DecisionQuery, Located, Missing, RepositoryError, ReviewReads,
+};
+use access_reviews_domain::query::{ListQuery, Page, PageRequest};
+use access_reviews_domain::stage::Stage;
+use access_reviews_domain::status::ReviewStatus;
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, Row};
+use uuid::Uuid;
+
+use crate::decisions::{ITEM_COLUMNS, ItemRow, item_filters};
+use crate::definitions::{DEFINITION_COLUMNS, DefinitionRow};
+use crate::error::{CorruptRow, map_sqlx};
+use crate::instances::{INSTANCE_COLUMNS, InstanceRow};
+use crate::paging::{limits, paged};
+use crate::repository::PgRepository;
+use crate::rules::REVIEWS;
+use crate::stages::{STAGE_COLUMNS, StageRow};
+
+/// A row of the object read, with the [`Access`] columns of [`access`].
+struct WithAccess<R> {
+    row: R,
+    access: Access,
+}
+
+impl<'r, R: FromRow<'r, PgRow>> FromRow<'r, PgRow> for WithAccess<R> {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            row: R::from_row(row)?,
+            access: Access {
+                created_by: PrincipalId::from_uuid(row.try_get("access_created_by")?),
+                reviews: row.try_get("access_reviews")?,
+            },
+        })
+    }
+}
+
+/// Whether reviewer `$3` reviews an item of the instances that `scope`
+/// (a condition on `rp.instance_id`) selects; false when `$3` is `NULL`.
+fn reviews_in(scope: &str) -> String {
+    let reviews = REVIEWS.replace("$who", "$3");
+    format!(
+        "CASE WHEN $3::uuid IS NULL THEN false ELSE EXISTS (SELECT 1 FROM review_phases rp \
+           JOIN phase_items pi ON pi.phase_id = rp.id \
+           JOIN decision_items i ON i.id = pi.item_id \
+           WHERE {scope} AND {reviews}) END"
+    )
+}
+
+/// The CTE `access`: one row when definition `$1` exists (and, with
+/// `instance`, its instance `$2`; without, `$2` is `NULL`), with the definition's creator and
+/// whether reviewer `$3` reviews in the instance (in any instance, for a
+/// definition).
+fn access(instance: bool) -> String {
+    if instance {
+        let reviews = reviews_in("rp.instance_id = $2");
+        format!(
+            "access AS (SELECT d.created_by_id AS access_created_by, {reviews} AS access_reviews \
+             FROM access_review_definitions d \
+             JOIN access_review_instances x ON x.id = $2 AND x.definition_id = d.id \
+             WHERE d.id = $1)"
+        )
+    } else {
+        let reviews = reviews_in(
+            "rp.instance_id IN (SELECT id FROM access_review_instances WHERE definition_id = $1)",
+        );
+        format!(
+            "access AS (SELECT d.created_by_id AS access_created_by, {reviews} AS access_reviews \
+             FROM access_review_definitions d WHERE d.id = $1 AND $2::uuid IS NULL)"
+        )
+    }
+}
+
+/// What [`PgRepository::locate`] found of a path that a read found empty.
+enum PathEnd {
+    /// The path exists down to the object's parent.
+    Parent(Access),
+    /// This object of the path does not exist.
+    Missing(Missing),
+}
+
+impl PgRepository {
+    /// The second statement of a read that found nothing: which object of
+    /// the path `definition`, `instance`, `stage` is missing, or the
+    /// parent's [`Access`] when the whole path exists.
+    async fn locate(
+        &self,
+        definition: DefinitionId,
+        instance: Option<InstanceId>,
+        stage: Option<StageId>,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<PathEnd, RepositoryError> {
+        let reviews = reviews_in("rp.instance_id = x.id");
+        let sql = format!(
+            "SELECT d.created_by_id, {reviews} AS reviews, x.id IS NOT NULL AS instance_found, \
+             EXISTS (SELECT 1 FROM access_review_stages s WHERE s.id = $4 \
+                     AND s.instance_id = x.id) AS stage_found \
+             FROM access_review_definitions d \
+             LEFT JOIN access_review_instances x ON x.id = $2 AND x.definition_id = d.id \
+             WHERE d.id = $1"
+        );
+        let row: Option<(Uuid, bool, bool, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(definition.as_uuid())
+            .bind(instance.map(|i| i.as_uuid()))
+            .bind(reviewer.map(|r| r.as_uuid()))
+            .bind(stage.map(|s| s.as_uuid()))
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        let Some((created_by, reviews, instance_found, stage_found)) = row else {
+            return Ok(PathEnd::Missing(Missing::Definition(definition)));
+        };
+        if let Some(instance) = instance.filter(|_| !instance_found) {
+            return Ok(PathEnd::Missing(Missing::Instance(instance)));
+        }
+        if let Some(stage) = stage.filter(|_| !stage_found) {
+            return Ok(PathEnd::Missing(Missing::Stage(stage)));
+        }
+        Ok(PathEnd::Parent(Access {
+            created_by: PrincipalId::from_uuid(created_by),
+            reviews,
+        }))
+    }
+
+    /// One object: the row found, or what is missing (`object` when the
+    /// path down to its parent exists).
+    async fn one<R, T>(
+        &self,
+        row: Option<WithAccess<R>>,
+        path: (DefinitionId, Option<InstanceId>, Option<StageId>),
+        reviewer: Option<PrincipalId>,
+        object: Missing,
+        convert: impl Fn(R) -> Result<T, CorruptRow>,
+    ) -> Result<Located<T>, RepositoryError> {
+        if let Some(found) = row {
+            return Ok(Ok((convert(found.row)?, found.access)));
+        }
+        let (definition, instance, stage) = path;
+        Ok(Err(
+            match self.locate(definition, instance, stage, reviewer).await? {
+                PathEnd::Missing(missing) => missing,
+                PathEnd::Parent(_) => object,
+            },
+        ))
+    }
+
+    /// A page: the rows found, or, when there are none, an empty page once
+    /// the path is known to exist.
+    async fn page<R, T>(
+        &self,
+        rows: Vec<WithAccess<R>>,
+        page: PageRequest,
+        path: (DefinitionId, Option<InstanceId>, Option<StageId>),
+        reviewer: Option<PrincipalId>,
+        convert: impl Fn(R) -> Result<T, CorruptRow>,
+    ) -> Result<Located<Page<T>>, RepositoryError> {
+        if let Some(access) = rows.first().map(|r| r.access) {
+            let rows = rows.into_iter().map(|r| r.row).collect();
+            return Ok(Ok((paged(rows, page, convert)?, access)));
+        }
+        let (definition, instance, stage) = path;
+        Ok(
+            match self.locate(definition, instance, stage, reviewer).await? {
+                PathEnd::Missing(missing) => Err(missing),
+                PathEnd::Parent(access) => Ok((Page::of(std::iter::empty(), page), access)),
+            },
+        )
+    }
+}
+
+#[async_trait]
+impl ReviewReads for PgRepository {
+    async fn definition(
+        &self,
+        id: DefinitionId,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Definition>, RepositoryError> {
+        let access = access(false);
+        let sql = format!(
+            "WITH {access} SELECT {DEFINITION_COLUMNS}, a.* FROM access a \
+             JOIN access_review_definitions ON id = $1"
+        );
+        let row: Option<WithAccess<DefinitionRow>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_uuid())
+            .bind(None::<Uuid>)
+            .bind(reviewer.map(|r| r.as_uuid()))
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        self.one(
+            row,
+            (id, None, None),
+            reviewer,
+            Missing::Definition(id),
+            Definition::try_from,
+        )
+        .await
+    }
+
+    async fn instance(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Instance>, RepositoryError> {
+        let access = access(true);
+        let sql = format!(
+            "WITH {access} SELECT {INSTANCE_COLUMNS}, a.* FROM access a \
+             JOIN access_review_instances ON id = $2"
+        );
+        let row: Option<WithAccess<InstanceRow>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(definition_id.as_uuid())
+            .bind(instance_id.as_uuid())
+            .bind(reviewer.map(|r| r.as_uuid()))
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        self.one(
+            row,
+            (definition_id, Some(instance_id), None),
+            reviewer,
+            Missing::Instance(instance_id),
+            Instance::try_from,
+        )
+        .await
+    }
+
+    async fn stage(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage_id: StageId,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Stage>, RepositoryError> {
+        let access = access(true);
+        let sql = format!(
+            "WITH {access} SELECT {STAGE_COLUMNS}, a.* FROM access a \
+             JOIN access_review_stages ON id = $4 AND instance_id = $2"
+        );
+        let row: Option<WithAccess<StageRow>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(definition_id.as_uuid())
+            .bind(instance_id.as_uuid())
+            .bind(reviewer.map(|r| r.as_uuid()))
+            .bind(stage_id.as_uuid())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        self.one(
+            row,
+            (definition_id, Some(instance_id), None),
+            reviewer,
+            Missing::Stage(stage_id),
+            Stage::try_from,
+        )
+        .await
+    }
+
+    async fn item(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage_id: Option<StageId>,
+        item_id: DecisionItemId,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<DecisionItem>, RepositoryError> {
+        let access = access(true);
+        // Of a stage: the stage is the instance's and the item entered it.
+        let sql = format!(
+            "WITH {access} SELECT {ITEM_COLUMNS}, a.* FROM access a \
+             JOIN decision_items i ON i.id = $4 AND i.instance_id = $2 \
+             WHERE $5::uuid IS NULL OR EXISTS (SELECT 1 FROM access_review_stages s \
+                 JOIN phase_items x ON x.phase_id = s.id AND x.item_id = i.id \
+                 WHERE s.id = $5 AND s.instance_id = $2)"
+        );
+        let row: Option<WithAccess<ItemRow>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(definition_id.as_uuid())
+            .bind(instance_id.as_uuid())
+            .bind(reviewer.map(|r| r.as_uuid()))
+            .bind(item_id.as_uuid())
+            .bind(stage_id.map(|s| s.as_uuid()))
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        self.one(
+            row,
+            (definition_id, Some(instance_id), stage_id),
+            reviewer,
+            Missing::DecisionItem(item_id),
+            DecisionItem::try_from,
+        )
+        .await
+    }
+
+    async fn instances(
+        &self,
+        definition_id: DefinitionId,
+        query: ListQuery,
+        mine: Option<PrincipalId>,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Page<Instance>>, RepositoryError> {
+        let access = access(false);
+        let mine_filter = REVIEWS.replace("$who", "$5");
+        let (limit, offset) = limits(query.page);
+        let sql = format!(
+            "WITH {access} SELECT {INSTANCE_COLUMNS}, a.* FROM access a \
+             JOIN access_review_instances ri ON ri.definition_id = $1 \
+             WHERE ($4::text IS NULL OR ri.status = $4) \
+             AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM review_phases rp \
+                 JOIN phase_items pi ON pi.phase_id = rp.id \
+                 JOIN decision_items i ON i.id = pi.item_id \
+                 WHERE rp.instance_id = ri.id AND {mine_filter})) \
+             ORDER BY ri.seq LIMIT $6 OFFSET $7"
+        );
+        let rows: Vec<WithAccess<InstanceRow>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(definition_id.as_uuid())
+            .bind(None::<Uuid>)
+            .bind(reviewer.map(|r| r.as_uuid()))
+            .bind(query.status.map(ReviewStatus::as_str))
+            .bind(mine.map(|m| m.as_uuid()))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        self.page(
+            rows,
+            query.page,
+            (definition_id, None, None),
+            reviewer,
+            Instance::try_from,
+        )
+        .await
+    }
+
+    async fn stages(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        query: ListQuery,
+        mine: Option<PrincipalId>,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Page<Stage>>, RepositoryError> {
+        let access = access(true);
+        let mine_filter = REVIEWS.replace("$who", "$5");
+        let (limit, offset) = limits(query.page);
+        let sql = format!(
+            "WITH {access} SELECT {STAGE_COLUMNS}, a.* FROM access a \
+             JOIN access_review_stages s ON s.instance_id = $2 \
+             WHERE ($4::text IS NULL OR s.status = $4) \
+             AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM review_phases rp \
+                 JOIN phase_items pi ON pi.phase_id = rp.id \
+                 JOIN decision_items i ON i.id = pi.item_id \
+                 WHERE rp.id = s.id AND {mine_filter})) \
+             ORDER BY s.seq LIMIT $6 OFFSET $7"
+        );
+        let rows: Vec<WithAccess<StageRow>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(definition_id.as_uuid())
+            .bind(instance_id.as_uuid())
+            .bind(reviewer.map(|r| r.as_uuid()))
+            .bind(query.status.map(ReviewStatus::as_str))
+            .bind(mine.map(|m| m.as_uuid()))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        self.page(
+            rows,
+            query.page,
+            (definition_id, Some(instance_id), None),
+            reviewer,
+            Stage::try_from,
+        )
+        .await
+    }
+
+    async fn items(
+        &self,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage_id: Option<StageId>,
+        query: DecisionQuery,
+        reviewer: Option<PrincipalId>,
+    ) -> Result<Located<Page<DecisionItem>>, RepositoryError> {
+        let access = access(true);
+        let filters = item_filters(["$4", "$5", "$6", "$9"]);
+        let (limit, offset) = limits(query.page);
+        // A stage's phase has the stage's id; a stage of another instance
+        // has no items of this one.
+        let sql = format!(
+            "WITH {access} SELECT {ITEM_COLUMNS}, a.* FROM access a \
+             JOIN decision_items i ON i.instance_id = $2 \
+             WHERE {filters} ORDER BY i.seq LIMIT $7 OFFSET $8"
+        );
+        let rows: Vec<WithAccess<ItemRow>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(definition_id.as_uuid())
+            .bind(instance_id.as_uuid())
+            .bind(reviewer.map(|r| r.as_uuid()))
+            .bind(stage_id.map(|s| s.as_uuid()))
+            .bind(query.decision.map(Decision::as_str))
+            .bind(query.reviewer.map(|r| r.as_uuid()))
+            .bind(limit)
+            .bind(offset)
+            .bind(Decision::NotReviewed.as_str())
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        self.page(
+            rows,
+            query.page,
+            (definition_id, Some(instance_id), stage_id),
+            reviewer,
+            DecisionItem::try_from,
+        )
+        .await
+    }
+}
