@@ -21,11 +21,11 @@ use tokio::sync::Barrier;
 
 use crate::repository::{Db, GROUP, admin, scope, spec};
 
-fn group_id() -> PrincipalId {
+pub(crate) fn group_id() -> PrincipalId {
     PrincipalId::from_uuid(GROUP)
 }
 
-async fn user(db: &Db, name: &str) -> PrincipalId {
+pub(crate) async fn user(db: &Db, name: &str) -> PrincipalId {
     let user = User {
         id: PrincipalId::new_random(),
         display_name: name.into(),
@@ -38,7 +38,7 @@ async fn user(db: &Db, name: &str) -> PrincipalId {
     user.id
 }
 
-async fn group(db: &Db, name: &str) -> PrincipalId {
+pub(crate) async fn group(db: &Db, name: &str) -> PrincipalId {
     let id = PrincipalId::new_random();
     db.repo
         .create_group(&Group {
@@ -54,7 +54,7 @@ async fn group(db: &Db, name: &str) -> PrincipalId {
     id
 }
 
-async fn members(db: &Db, count: usize) -> Vec<PrincipalId> {
+pub(crate) async fn members(db: &Db, count: usize) -> Vec<PrincipalId> {
     let mut ids = Vec::new();
     for n in 0..count {
         let id = user(db, &format!("member{n}")).await;
@@ -67,7 +67,7 @@ async fn members(db: &Db, count: usize) -> Vec<PrincipalId> {
     ids
 }
 
-fn person(id: PrincipalId) -> Actor {
+pub(crate) fn person(id: PrincipalId) -> Actor {
     Actor::User {
         id,
         display_name: None,
@@ -174,7 +174,11 @@ fn reviewer(id: PrincipalId) -> Identity {
     }
 }
 
-fn decided(by: PrincipalId, decision: Decision, at: chrono::DateTime<chrono::Utc>) -> Review {
+pub(crate) fn decided(
+    by: PrincipalId,
+    decision: Decision,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Review {
     Review {
         decision,
         justification: Some("because".into()),
@@ -184,7 +188,11 @@ fn decided(by: PrincipalId, decision: Decision, at: chrono::DateTime<chrono::Utc
 }
 
 /// A two-stage review whose first stage moves what `moving` says.
-async fn two_stage(db: &Db, moving: Option<Vec<MoveDecision>>, by: PrincipalId) -> StartedReview {
+pub(crate) async fn two_stage(
+    db: &Db,
+    moving: Option<Vec<MoveDecision>>,
+    by: PrincipalId,
+) -> StartedReview {
     let mut spec = spec(2);
     let mut stages = spec.stage_plan.stages().to_vec();
     stages[0].decisions_that_will_move_to_next_stage = moving;

@@ -4,4 +4,5 @@
 
 mod decisions;
 mod lifecycle;
+mod reads;
 mod repository;
