@@ -81,9 +81,13 @@ fn prometheus() -> anyhow::Result<Arc<Prometheus>> {
 /// pool answers 503 rather than hanging.
 pub async fn connect(database_url: &Secret) -> anyhow::Result<PgPool> {
     let url = std::str::from_utf8(database_url.expose()).context("DATABASE_URL is not UTF-8")?;
+    // No ping before each use of a pooled connection: it would be one
+    // more round trip per request; a connection found broken fails that
+    // request with a 503 and is dropped from the pool.
     PgPoolOptions::new()
         .max_connections(20)
         .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
         .connect(url)
         .await
         .context("cannot connect to the database at DATABASE_URL")

@@ -62,7 +62,15 @@ fn start_server() -> Result<Server, String> {
                 .with_db_name("postgres")
                 .with_name(name.clone())
                 .with_tag(tag.clone())
-                .with_cmd(["-c", "fsync=off", "-c", "max_connections=300"])
+                // pg_stat_statements: the tests that count round trips.
+                .with_cmd([
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "max_connections=300",
+                    "-c",
+                    "shared_preload_libraries=pg_stat_statements",
+                ])
                 .start()
                 .await
                 .map_err(|e| {

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod lifecycle;
+mod round_trips;
 
 use std::collections::HashMap;
 use std::process::Command;

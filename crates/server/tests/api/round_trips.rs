@@ -1,0 +1,174 @@
+//! How many statements each request sends to PostgreSQL, counted by the
+//! database itself (`pg_stat_statements`, every top-level statement,
+//! `BEGIN` and `COMMIT` included): one per read, two per stop of a
+//! two-stage review with fixed reviewers.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
+
+use crate::{DEFINITIONS, TestApp, spawn_on};
+
+/// Counts the statements the service sends to its database.
+struct Counter {
+    conn: PgConnection,
+}
+
+impl Counter {
+    async fn new(database_url: &str) -> Self {
+        let mut conn = PgConnection::connect(database_url).await.unwrap();
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        Self { conn }
+    }
+
+    async fn reset(&mut self) {
+        sqlx::query(
+            "SELECT pg_stat_statements_reset(0, \
+             (SELECT oid FROM pg_database WHERE datname = current_database()), 0)",
+        )
+        .execute(&mut self.conn)
+        .await
+        .unwrap();
+    }
+
+    /// Statements this database ran since the reset, other than this
+    /// counter's own.
+    async fn statements(&mut self) -> i64 {
+        sqlx::query_scalar(
+            "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements \
+             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND query NOT LIKE '%pg_stat_statements%'",
+        )
+        .fetch_one(&mut self.conn)
+        .await
+        .unwrap()
+    }
+
+    /// The statements `request` made the service send, and its status.
+    async fn count<F: std::future::Future<Output = StatusCode>>(
+        &mut self,
+        request: F,
+    ) -> (i64, StatusCode) {
+        self.reset().await;
+        let status = request.await;
+        (self.statements().await, status)
+    }
+}
+
+async fn get(app: &TestApp, path: String) -> StatusCode {
+    app.get(&path).await.0
+}
+
+#[tokio::test]
+async fn a_read_is_one_statement_and_a_stop_two() {
+    let database_url = access_reviews_test_support::fresh_database().await;
+    // No scheduler: its passes would be counted too.
+    let app = spawn_on(&database_url, &[("SCHEDULER", "disabled")]).await;
+    let mut counter = Counter::new(&database_url).await;
+
+    let reviewer = app.user("reviewer").await;
+    let group = app.group("finance").await;
+    for name in ["ann", "bob"] {
+        let member = app.user(name).await;
+        app.reference(
+            reqwest::Method::POST,
+            &format!("/v1.0/groups/{group}/members/$ref"),
+            &member,
+        )
+        .await;
+    }
+    let stage = |id: &str, depends_on: &[&str]| {
+        json!({"stageId": id, "dependsOn": depends_on, "durationInDays": 2,
+               "recommendationsEnabled": false,
+               "reviewers": [{"query": format!("/users/{reviewer}"), "queryType": "MicrosoftGraph"}]})
+    };
+    let body = json!({
+        "displayName": "Two stages",
+        "scope": {"@odata.type": "#microsoft.graph.accessReviewQueryScope",
+                  "query": format!("/groups/{group}/transitiveMembers"), "queryType": "MicrosoftGraph"},
+        "stageSettings": [stage("1", &[]), stage("2", &["1"])],
+        "settings": {"instanceDurationInDays": 4}
+    });
+    let created = app.post(DEFINITIONS, Some(body)).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let definition: Value = created.json().await.unwrap();
+    let definition = format!("{DEFINITIONS}/{}", definition["id"].as_str().unwrap());
+    let (_, instances) = app.get(&format!("{definition}/instances")).await;
+    let instance = format!(
+        "{definition}/instances/{}",
+        instances["value"][0]["id"].as_str().unwrap()
+    );
+    let stage = format!(
+        "{instance}/stages/{}",
+        app.stages(&instance).await[0]["id"].as_str().unwrap()
+    );
+    let (_, items) = app.get(&format!("{instance}/decisions")).await;
+    let item = items["value"][0]["id"].as_str().unwrap().to_owned();
+
+    let reads = [
+        DEFINITIONS.to_owned(),
+        definition.clone(),
+        format!("{definition}/instances"),
+        instance.clone(),
+        format!("{instance}/stages"),
+        stage.clone(),
+        format!("{instance}/decisions"),
+        format!("{instance}/decisions/{item}"),
+        format!("{stage}/decisions"),
+        format!("{stage}/decisions/{item}"),
+        format!("{stage}/decisions?$filter=decision eq 'NotReviewed'"),
+    ];
+    for path in reads {
+        // Twice: the first use of a pooled connection prepares statements.
+        for _ in 0..2 {
+            let (statements, status) = counter.count(get(&app, path.clone())).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert_eq!(statements, 1, "GET {path}");
+        }
+    }
+
+    // The reviewer's own: filterByCurrentUser, and the rights of a caller
+    // without a read role (it may read because it reviews).
+    let token = app.token_of(&reviewer, "AccessReview.ReadWrite.All");
+    let mine = "filterByCurrentUser(on='reviewer')";
+    let as_reviewer = [
+        format!("{DEFINITIONS}/{mine}"),
+        format!("{definition}/instances/{mine}"),
+        format!("{instance}/stages/{mine}"),
+        format!("{instance}/decisions/{mine}"),
+        format!("{stage}/decisions/{mine}"),
+        instance.clone(),
+        stage.clone(),
+        format!("{stage}/decisions/{item}"),
+    ];
+    for path in as_reviewer {
+        let request = async {
+            app.send_as(reqwest::Method::GET, &path, &token, None)
+                .await
+                .status()
+        };
+        let (statements, status) = counter.count(request).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(statements, 1, "GET {path} as the reviewer");
+    }
+
+    let (statements, status) = counter
+        .count(async { app.post(&format!("{stage}/stop"), None).await.status() })
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(statements, 2, "a stop reads once and writes once");
+    // The stop did all it should: the second stage runs, with the items.
+    let stages = app.stages(&instance).await;
+    assert_eq!(stages.len(), 2);
+    assert_eq!(stages[1]["status"], "InProgress");
+    let (_, moved) = app
+        .get(&format!(
+            "{instance}/stages/{}/decisions",
+            stages[1]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(moved["value"].as_array().unwrap().len(), 2);
+}
