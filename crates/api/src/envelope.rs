@@ -1,28 +1,61 @@
-//! The outermost middleware: request ids, Graph's error body, one log line
+//! The request's envelope: request ids, one log line, Graph's error body
 //! and the request metrics (`http_requests_total`,
 //! `http_request_duration_seconds`, by method, route template and status).
 //!
-//! Every response gets a `request-id` (a fresh GUID) and echoes the
-//! client's `client-request-id`. Every error response, whoever produced
-//! it (a handler, axum's router for 405, the body limit for 413), leaves
-//! here with Graph's error body, which carries those ids.
+//! tower-http's layers give every request a `request-id` (a fresh GUID,
+//! unless a proxy in front set one), put it on the response and log the
+//! request in a span that carries it ([`layers`]). [`envelope`] echoes the
+//! client's `client-request-id`, and gives every error response, whoever
+//! produced it (a handler, axum's router for 405, the body limit for 413),
+//! Graph's error body, which carries both ids.
 
 use std::time::Instant;
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
+use axum::middleware::{self, Next};
 use axum::response::Response;
 use chrono::{SecondsFormat, Utc};
 use serde_json::json;
-use tracing::Instrument;
-use uuid::Uuid;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::error::{ApiError, GraphError};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
+
+/// Wraps `router` in the envelope: the request id set first, the span and
+/// its log line around everything else, the id put on the response, and
+/// [`envelope`] innermost.
+pub fn layers(router: Router) -> Router {
+    router
+        .layer(middleware::from_fn(envelope))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let id = request
+                        .extensions()
+                        .get::<RequestId>()
+                        .and_then(|id| id.header_value().to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %id,
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
 
 /// See the module documentation.
 pub async fn envelope(request: Request, next: Next) -> Response {
@@ -33,30 +66,21 @@ pub async fn envelope(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let method = request.method().to_string();
-    let request_id = Uuid::new_v4().to_string();
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let client_request_id = request.headers().get(&CLIENT_REQUEST_ID).cloned();
-    let span = tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %request.uri().path(),
-        request_id = %request_id,
-    );
 
-    let response = next.run(request).instrument(span.clone()).await;
+    let response = next.run(request).await;
     let mut response = into_graph_error(response, &request_id, client_request_id.as_ref());
 
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        headers.insert(REQUEST_ID, value);
-    }
     if let Some(value) = client_request_id {
-        headers.insert(CLIENT_REQUEST_ID, value);
+        response.headers_mut().insert(CLIENT_REQUEST_ID, value);
     }
-    let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    span.in_scope(|| {
-        tracing::info!(status, elapsed_ms = elapsed.as_millis() as u64, "answered");
-    });
     metrics::counter!(
         "http_requests_total",
         "method" => method.clone(),
@@ -69,7 +93,7 @@ pub async fn envelope(request: Request, next: Next) -> Response {
         "method" => method,
         "route" => route
     )
-    .record(elapsed.as_secs_f64());
+    .record(started.elapsed().as_secs_f64());
     response
 }
 

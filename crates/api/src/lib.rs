@@ -20,7 +20,6 @@ pub use access_reviews_domain::use_cases::UseCases;
 use async_trait::async_trait;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware;
 use axum::routing::{delete, get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -109,7 +108,7 @@ pub fn router(state: AppState) -> Router {
                 get(decisions::list_stage_decisions),
             );
     }
-    router
+    let router = router
         .route(
             DEFINITIONS,
             get(definitions::list_definitions).post(definitions::create_definition),
@@ -209,6 +208,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(CatchPanicLayer::new())
-        .layer(middleware::from_fn(envelope::envelope))
+        .layer(CatchPanicLayer::new());
+    envelope::layers(router)
 }

@@ -4,25 +4,84 @@
 use std::fmt;
 use std::net::SocketAddr;
 
-/// Where a value comes from: the process environment in production, a map
-/// in tests.
+/// Where a value comes from: [`Settings`] (the environment, through clap)
+/// in production, a map in tests.
 pub trait Env {
     /// The variable's value, if set and not empty.
     fn get(&self, name: &str) -> Option<String>;
 }
 
-/// The process environment.
-pub struct ProcessEnv;
-
-impl Env for ProcessEnv {
-    fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-    }
-}
-
 impl<F: Fn(&str) -> Option<String>> Env for F {
     fn get(&self, name: &str) -> Option<String> {
         self(name)
+    }
+}
+
+/// Every setting, as clap reads it: from its environment variable, or from
+/// the matching flag (`--database-url`, …; `access-reviews --help` lists
+/// them with their variables). Values are only collected here; the
+/// `from_env` readers check them and report one line naming the variable.
+/// Values never show in the help text or in `Debug` output.
+#[derive(Clone, Default, clap::Args)]
+pub struct Settings {
+    /// The PostgreSQL URL.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Where to listen (default 0.0.0.0:8080).
+    #[arg(long, global = true, env = "LISTEN_ADDR")]
+    listen_addr: Option<String>,
+    /// The exact `iss` tokens must carry.
+    #[arg(long, global = true, env = "AUTH_ISSUER")]
+    auth_issuer: Option<String>,
+    /// The `aud` tokens must carry.
+    #[arg(long, global = true, env = "AUTH_AUDIENCE")]
+    auth_audience: Option<String>,
+    /// The HS256 key (at least 32 bytes).
+    #[arg(long, global = true, env = "AUTH_HS256_SECRET", hide_env_values = true)]
+    auth_hs256_secret: Option<String>,
+    /// Not supported yet (RS256 key sets).
+    #[arg(long, global = true, env = "AUTH_JWKS_URL", hide = true)]
+    auth_jwks_url: Option<String>,
+    /// Not supported yet (RS256 key sets).
+    #[arg(long, global = true, env = "AUTH_JWKS_FILE", hide = true)]
+    auth_jwks_file: Option<String>,
+    /// `pretty` (default) or `json`.
+    #[arg(long, global = true, env = "LOG_FORMAT")]
+    log_format: Option<String>,
+    /// `enabled` (default) or `disabled`.
+    #[arg(long, global = true, env = "SCHEDULER")]
+    scheduler: Option<String>,
+    /// Seconds between two scheduler passes (default 10).
+    #[arg(long, global = true, env = "SCHEDULER_INTERVAL_SECONDS")]
+    scheduler_interval_seconds: Option<String>,
+    /// `disabled` (default) or `enabled`: the test clock.
+    #[arg(long, global = true, env = "CLOCK_CONTROL")]
+    clock_control: Option<String>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Settings(..)")
+    }
+}
+
+impl Env for Settings {
+    fn get(&self, name: &str) -> Option<String> {
+        let value = match name {
+            "DATABASE_URL" => &self.database_url,
+            "LISTEN_ADDR" => &self.listen_addr,
+            "AUTH_ISSUER" => &self.auth_issuer,
+            "AUTH_AUDIENCE" => &self.auth_audience,
+            "AUTH_HS256_SECRET" => &self.auth_hs256_secret,
+            "AUTH_JWKS_URL" => &self.auth_jwks_url,
+            "AUTH_JWKS_FILE" => &self.auth_jwks_file,
+            "LOG_FORMAT" => &self.log_format,
+            "SCHEDULER" => &self.scheduler,
+            "SCHEDULER_INTERVAL_SECONDS" => &self.scheduler_interval_seconds,
+            "CLOCK_CONTROL" => &self.clock_control,
+            _ => &None,
+        };
+        value.clone().filter(|v| !v.trim().is_empty())
     }
 }
 
@@ -238,6 +297,48 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+
+    #[derive(clap::Parser)]
+    struct Probe {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    #[test]
+    fn settings_come_from_clap_and_the_secret_never_shows() {
+        use clap::{CommandFactory, Parser};
+
+        let secret = "a-secret-that-must-never-be-printed";
+        let probe = Probe::try_parse_from([
+            "access-reviews",
+            "--database-url",
+            "postgres://u:p@db/reviews",
+            "--auth-issuer",
+            "https://issuer.test",
+            "--auth-audience",
+            "api://reviews",
+            "--auth-hs256-secret",
+            secret,
+            "--scheduler",
+            "",
+        ])
+        .unwrap();
+        let settings = probe.settings;
+        let auth = AuthConfig::from_env(&settings).unwrap();
+        assert_eq!(auth.issuer, "https://issuer.test");
+        assert_eq!(auth.hs256_secret.expose(), secret.as_bytes());
+        // An empty value is no value: the default applies.
+        assert_eq!(settings.get("SCHEDULER"), None);
+        assert!(!format!("{settings:?} {auth:?}").contains(secret));
+        let help = Probe::command().render_long_help().to_string();
+        for name in [
+            "DATABASE_URL",
+            "AUTH_HS256_SECRET",
+            "SCHEDULER_INTERVAL_SECONDS",
+        ] {
+            assert!(help.contains(name), "{name} in the help");
+        }
+    }
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use access_reviews_server::config::{self, AuthConfig, LogFormat, ProcessEnv, ServeConfig};
+use access_reviews_server::config::{self, AuthConfig, LogFormat, ServeConfig, Settings};
 use access_reviews_server::healthcheck;
 use access_reviews_server::token::{TokenRequest, mint};
 use access_reviews_server::{Application, connect, migrate};
@@ -17,6 +17,8 @@ use uuid::Uuid;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    settings: Settings,
 }
 
 #[derive(Subcommand)]
@@ -92,22 +94,22 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing requests in flight");
 }
 
-async fn run(command: Command) -> anyhow::Result<()> {
+async fn run(command: Command, settings: &Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve { no_migrate } => {
-            let config = ServeConfig::from_env(&ProcessEnv)?;
+            let config = ServeConfig::from_env(settings)?;
             let app = Application::build(&config, !no_migrate).await?;
             app.run_until(shutdown_signal()).await
         }
         Command::Migrate => {
-            let pool = connect(&config::database_url(&ProcessEnv)?).await?;
+            let pool = connect(&config::database_url(settings)?).await?;
             migrate(&pool).await?;
             pool.close().await;
             tracing::info!("migrations applied");
             Ok(())
         }
         Command::Healthcheck => {
-            let address = config::listen_addr(&ProcessEnv)?;
+            let address = config::listen_addr(settings)?;
             healthcheck::check(
                 healthcheck::target(address),
                 std::time::Duration::from_secs(5),
@@ -122,7 +124,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             name,
             ttl,
         } => {
-            let auth = AuthConfig::from_env(&ProcessEnv)?;
+            let auth = AuthConfig::from_env(settings)?;
             let token = mint(
                 &auth,
                 &TokenRequest {
@@ -143,7 +145,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let format = match LogFormat::from_env(&ProcessEnv) {
+    let format = match LogFormat::from_env(&cli.settings) {
         Ok(format) => format,
         Err(e) => {
             eprintln!("error: {e}");
@@ -151,7 +153,12 @@ async fn main() -> ExitCode {
         }
     };
     init_logging(format);
-    match run(cli.command.unwrap_or(Command::Serve { no_migrate: false })).await {
+    match run(
+        cli.command.unwrap_or(Command::Serve { no_migrate: false }),
+        &cli.settings,
+    )
+    .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the error and its causes.
