@@ -18,6 +18,7 @@ use access_reviews_domain::status::ReviewStatus;
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, Row};
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 use crate::decisions::{ITEM_COLUMNS, ItemRow, item_filters};
@@ -83,6 +84,98 @@ fn access(instance: bool) -> String {
     }
 }
 
+// Each read's statement, built once.
+
+static DEFINITION: LazyLock<String> = LazyLock::new(|| {
+    let access = access(false);
+    format!(
+        "WITH {access} SELECT {DEFINITION_COLUMNS}, a.* FROM access a \
+         JOIN access_review_definitions ON id = $1"
+    )
+});
+
+static INSTANCE: LazyLock<String> = LazyLock::new(|| {
+    let access = access(true);
+    format!(
+        "WITH {access} SELECT {INSTANCE_COLUMNS}, a.* FROM access a \
+         JOIN access_review_instances ON id = $2"
+    )
+});
+
+static STAGE: LazyLock<String> = LazyLock::new(|| {
+    let access = access(true);
+    format!(
+        "WITH {access} SELECT {STAGE_COLUMNS}, a.* FROM access a \
+         JOIN access_review_stages ON id = $4 AND instance_id = $2"
+    )
+});
+
+/// Of a stage: the stage is the instance's and the item entered it.
+static ITEM: LazyLock<String> = LazyLock::new(|| {
+    let access = access(true);
+    format!(
+        "WITH {access} SELECT {ITEM_COLUMNS}, a.* FROM access a \
+         JOIN decision_items i ON i.id = $4 AND i.instance_id = $2 \
+         WHERE $5::uuid IS NULL OR EXISTS (SELECT 1 FROM access_review_stages s \
+             JOIN phase_items x ON x.phase_id = s.id AND x.item_id = i.id \
+             WHERE s.id = $5 AND s.instance_id = $2)"
+    )
+});
+
+static INSTANCES: LazyLock<String> = LazyLock::new(|| {
+    let access = access(false);
+    let mine = REVIEWS.replace("$who", "$5");
+    format!(
+        "WITH {access} SELECT {INSTANCE_COLUMNS}, a.* FROM access a \
+         JOIN access_review_instances ri ON ri.definition_id = $1 \
+         WHERE ($4::text IS NULL OR ri.status = $4) \
+         AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM review_phases rp \
+             JOIN phase_items pi ON pi.phase_id = rp.id \
+             JOIN decision_items i ON i.id = pi.item_id \
+             WHERE rp.instance_id = ri.id AND {mine})) \
+         ORDER BY ri.seq LIMIT $6 OFFSET $7"
+    )
+});
+
+static STAGES: LazyLock<String> = LazyLock::new(|| {
+    let access = access(true);
+    let mine = REVIEWS.replace("$who", "$5");
+    format!(
+        "WITH {access} SELECT {STAGE_COLUMNS}, a.* FROM access a \
+         JOIN access_review_stages s ON s.instance_id = $2 \
+         WHERE ($4::text IS NULL OR s.status = $4) \
+         AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM review_phases rp \
+             JOIN phase_items pi ON pi.phase_id = rp.id \
+             JOIN decision_items i ON i.id = pi.item_id \
+             WHERE rp.id = s.id AND {mine})) \
+         ORDER BY s.seq LIMIT $6 OFFSET $7"
+    )
+});
+
+/// A stage's phase has the stage's id; a stage of another instance has no
+/// items of this one.
+static ITEMS: LazyLock<String> = LazyLock::new(|| {
+    let access = access(true);
+    let filters = item_filters(["$4", "$5", "$6", "$9"]);
+    format!(
+        "WITH {access} SELECT {ITEM_COLUMNS}, a.* FROM access a \
+         JOIN decision_items i ON i.instance_id = $2 \
+         WHERE {filters} ORDER BY i.seq LIMIT $7 OFFSET $8"
+    )
+});
+
+static LOCATE: LazyLock<String> = LazyLock::new(|| {
+    let reviews = reviews_in("rp.instance_id = x.id");
+    format!(
+        "SELECT d.created_by_id, {reviews} AS reviews, x.id IS NOT NULL AS instance_found, \
+         EXISTS (SELECT 1 FROM access_review_stages s WHERE s.id = $4 \
+                 AND s.instance_id = x.id) AS stage_found \
+         FROM access_review_definitions d \
+         LEFT JOIN access_review_instances x ON x.id = $2 AND x.definition_id = d.id \
+         WHERE d.id = $1"
+    )
+});
+
 /// What [`PgRepository::locate`] found of a path that a read found empty.
 enum PathEnd {
     /// The path exists down to the object's parent.
@@ -102,23 +195,15 @@ impl PgRepository {
         stage: Option<StageId>,
         reviewer: Option<PrincipalId>,
     ) -> Result<PathEnd, RepositoryError> {
-        let reviews = reviews_in("rp.instance_id = x.id");
-        let sql = format!(
-            "SELECT d.created_by_id, {reviews} AS reviews, x.id IS NOT NULL AS instance_found, \
-             EXISTS (SELECT 1 FROM access_review_stages s WHERE s.id = $4 \
-                     AND s.instance_id = x.id) AS stage_found \
-             FROM access_review_definitions d \
-             LEFT JOIN access_review_instances x ON x.id = $2 AND x.definition_id = d.id \
-             WHERE d.id = $1"
-        );
-        let row: Option<(Uuid, bool, bool, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(definition.as_uuid())
-            .bind(instance.map(|i| i.as_uuid()))
-            .bind(reviewer.map(|r| r.as_uuid()))
-            .bind(stage.map(|s| s.as_uuid()))
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let row: Option<(Uuid, bool, bool, bool)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(LOCATE.as_str()))
+                .bind(definition.as_uuid())
+                .bind(instance.map(|i| i.as_uuid()))
+                .bind(reviewer.map(|r| r.as_uuid()))
+                .bind(stage.map(|s| s.as_uuid()))
+                .fetch_optional(self.pool())
+                .await
+                .map_err(map_sqlx)?;
         let Some((created_by, reviews, instance_found, stage_found)) = row else {
             return Ok(PathEnd::Missing(Missing::Definition(definition)));
         };
@@ -187,18 +272,14 @@ impl ReviewReads for PgRepository {
         id: DefinitionId,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Definition>, RepositoryError> {
-        let access = access(false);
-        let sql = format!(
-            "WITH {access} SELECT {DEFINITION_COLUMNS}, a.* FROM access a \
-             JOIN access_review_definitions ON id = $1"
-        );
-        let row: Option<WithAccess<DefinitionRow>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id.as_uuid())
-            .bind(None::<Uuid>)
-            .bind(reviewer.map(|r| r.as_uuid()))
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let row: Option<WithAccess<DefinitionRow>> =
+            sqlx::query_as(sqlx::AssertSqlSafe(DEFINITION.as_str()))
+                .bind(id.as_uuid())
+                .bind(None::<Uuid>)
+                .bind(reviewer.map(|r| r.as_uuid()))
+                .fetch_optional(self.pool())
+                .await
+                .map_err(map_sqlx)?;
         self.one(
             row,
             (id, None, None),
@@ -215,18 +296,14 @@ impl ReviewReads for PgRepository {
         instance_id: InstanceId,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Instance>, RepositoryError> {
-        let access = access(true);
-        let sql = format!(
-            "WITH {access} SELECT {INSTANCE_COLUMNS}, a.* FROM access a \
-             JOIN access_review_instances ON id = $2"
-        );
-        let row: Option<WithAccess<InstanceRow>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(definition_id.as_uuid())
-            .bind(instance_id.as_uuid())
-            .bind(reviewer.map(|r| r.as_uuid()))
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let row: Option<WithAccess<InstanceRow>> =
+            sqlx::query_as(sqlx::AssertSqlSafe(INSTANCE.as_str()))
+                .bind(definition_id.as_uuid())
+                .bind(instance_id.as_uuid())
+                .bind(reviewer.map(|r| r.as_uuid()))
+                .fetch_optional(self.pool())
+                .await
+                .map_err(map_sqlx)?;
         self.one(
             row,
             (definition_id, Some(instance_id), None),
@@ -244,12 +321,7 @@ impl ReviewReads for PgRepository {
         stage_id: StageId,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Stage>, RepositoryError> {
-        let access = access(true);
-        let sql = format!(
-            "WITH {access} SELECT {STAGE_COLUMNS}, a.* FROM access a \
-             JOIN access_review_stages ON id = $4 AND instance_id = $2"
-        );
-        let row: Option<WithAccess<StageRow>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<WithAccess<StageRow>> = sqlx::query_as(sqlx::AssertSqlSafe(STAGE.as_str()))
             .bind(definition_id.as_uuid())
             .bind(instance_id.as_uuid())
             .bind(reviewer.map(|r| r.as_uuid()))
@@ -275,16 +347,7 @@ impl ReviewReads for PgRepository {
         item_id: DecisionItemId,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<DecisionItem>, RepositoryError> {
-        let access = access(true);
-        // Of a stage: the stage is the instance's and the item entered it.
-        let sql = format!(
-            "WITH {access} SELECT {ITEM_COLUMNS}, a.* FROM access a \
-             JOIN decision_items i ON i.id = $4 AND i.instance_id = $2 \
-             WHERE $5::uuid IS NULL OR EXISTS (SELECT 1 FROM access_review_stages s \
-                 JOIN phase_items x ON x.phase_id = s.id AND x.item_id = i.id \
-                 WHERE s.id = $5 AND s.instance_id = $2)"
-        );
-        let row: Option<WithAccess<ItemRow>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let row: Option<WithAccess<ItemRow>> = sqlx::query_as(sqlx::AssertSqlSafe(ITEM.as_str()))
             .bind(definition_id.as_uuid())
             .bind(instance_id.as_uuid())
             .bind(reviewer.map(|r| r.as_uuid()))
@@ -310,30 +373,19 @@ impl ReviewReads for PgRepository {
         mine: Option<PrincipalId>,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Page<Instance>>, RepositoryError> {
-        let access = access(false);
-        let mine_filter = REVIEWS.replace("$who", "$5");
         let (limit, offset) = limits(query.page);
-        let sql = format!(
-            "WITH {access} SELECT {INSTANCE_COLUMNS}, a.* FROM access a \
-             JOIN access_review_instances ri ON ri.definition_id = $1 \
-             WHERE ($4::text IS NULL OR ri.status = $4) \
-             AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM review_phases rp \
-                 JOIN phase_items pi ON pi.phase_id = rp.id \
-                 JOIN decision_items i ON i.id = pi.item_id \
-                 WHERE rp.instance_id = ri.id AND {mine_filter})) \
-             ORDER BY ri.seq LIMIT $6 OFFSET $7"
-        );
-        let rows: Vec<WithAccess<InstanceRow>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(definition_id.as_uuid())
-            .bind(None::<Uuid>)
-            .bind(reviewer.map(|r| r.as_uuid()))
-            .bind(query.status.map(ReviewStatus::as_str))
-            .bind(mine.map(|m| m.as_uuid()))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let rows: Vec<WithAccess<InstanceRow>> =
+            sqlx::query_as(sqlx::AssertSqlSafe(INSTANCES.as_str()))
+                .bind(definition_id.as_uuid())
+                .bind(None::<Uuid>)
+                .bind(reviewer.map(|r| r.as_uuid()))
+                .bind(query.status.map(ReviewStatus::as_str))
+                .bind(mine.map(|m| m.as_uuid()))
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(self.pool())
+                .await
+                .map_err(map_sqlx)?;
         self.page(
             rows,
             query.page,
@@ -352,20 +404,8 @@ impl ReviewReads for PgRepository {
         mine: Option<PrincipalId>,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Page<Stage>>, RepositoryError> {
-        let access = access(true);
-        let mine_filter = REVIEWS.replace("$who", "$5");
         let (limit, offset) = limits(query.page);
-        let sql = format!(
-            "WITH {access} SELECT {STAGE_COLUMNS}, a.* FROM access a \
-             JOIN access_review_stages s ON s.instance_id = $2 \
-             WHERE ($4::text IS NULL OR s.status = $4) \
-             AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM review_phases rp \
-                 JOIN phase_items pi ON pi.phase_id = rp.id \
-                 JOIN decision_items i ON i.id = pi.item_id \
-                 WHERE rp.id = s.id AND {mine_filter})) \
-             ORDER BY s.seq LIMIT $6 OFFSET $7"
-        );
-        let rows: Vec<WithAccess<StageRow>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<WithAccess<StageRow>> = sqlx::query_as(sqlx::AssertSqlSafe(STAGES.as_str()))
             .bind(definition_id.as_uuid())
             .bind(instance_id.as_uuid())
             .bind(reviewer.map(|r| r.as_uuid()))
@@ -394,17 +434,8 @@ impl ReviewReads for PgRepository {
         query: DecisionQuery,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Page<DecisionItem>>, RepositoryError> {
-        let access = access(true);
-        let filters = item_filters(["$4", "$5", "$6", "$9"]);
         let (limit, offset) = limits(query.page);
-        // A stage's phase has the stage's id; a stage of another instance
-        // has no items of this one.
-        let sql = format!(
-            "WITH {access} SELECT {ITEM_COLUMNS}, a.* FROM access a \
-             JOIN decision_items i ON i.instance_id = $2 \
-             WHERE {filters} ORDER BY i.seq LIMIT $7 OFFSET $8"
-        );
-        let rows: Vec<WithAccess<ItemRow>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<WithAccess<ItemRow>> = sqlx::query_as(sqlx::AssertSqlSafe(ITEMS.as_str()))
             .bind(definition_id.as_uuid())
             .bind(instance_id.as_uuid())
             .bind(reviewer.map(|r| r.as_uuid()))
