@@ -86,6 +86,9 @@ struct Claims {
     preferred_username: Option<String>,
     upn: Option<String>,
     app_displayname: Option<String>,
+    /// The application's id: `appid` in v1 tokens, `azp` in v2.
+    appid: Option<String>,
+    azp: Option<String>,
 }
 
 /// The API permissions operations need. Each accepts several scopes (or
@@ -134,6 +137,8 @@ impl Permission {
 #[derive(Debug)]
 pub struct Caller {
     actor: Actor,
+    /// Whom throttling counts: the user's `oid`, or the application's id.
+    throttle_key: String,
     /// Scopes (delegated) or app roles (application).
     grants: HashSet<String>,
 }
@@ -189,8 +194,10 @@ impl Caller {
                 ApiError::unauthenticated("The token's oid claim is missing or not a GUID.")
             })?;
         let lower = |s: &str| s.to_ascii_lowercase();
+        let app = claims.appid.or(claims.azp);
         Ok(match claims.scp {
             Some(scp) => Self {
+                throttle_key: oid.to_string(),
                 grants: scp.split_whitespace().map(lower).collect(),
                 actor: Actor::User {
                     id: oid,
@@ -204,6 +211,7 @@ impl Caller {
                 },
             },
             None => Self {
+                throttle_key: app.unwrap_or_else(|| oid.to_string()),
                 grants: claims
                     .roles
                     .unwrap_or_default()
@@ -238,7 +246,14 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthenticated("The Authorization header must be 'Bearer <token>'.")
             })?;
-        Caller::from_claims(state.tokens.verify(token)?)
+        let caller = Caller::from_claims(state.tokens.verify(token)?)?;
+        if let Some(throttle) = &state.throttle
+            && let Err(wait) = throttle.admit(&caller.throttle_key)
+        {
+            metrics::counter!("http_requests_throttled_total").increment(1);
+            return Err(ApiError::too_many_requests(wait));
+        }
+        Ok(caller)
     }
 }
 

@@ -32,6 +32,8 @@ pub struct GraphError {
 pub struct ApiError {
     status: StatusCode,
     body: GraphError,
+    /// `Retry-After`, in seconds, when the caller should come back later.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -43,6 +45,7 @@ impl ApiError {
                 message: message.into(),
                 inner_code: None,
             },
+            retry_after: None,
         }
     }
 
@@ -114,11 +117,26 @@ impl ApiError {
 
     /// 503: the store cannot be reached; retry later.
     pub fn unavailable() -> Self {
-        Self::new(
+        let mut error = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "serviceNotAvailable",
             "The service is temporarily unavailable. Retry later.",
-        )
+        );
+        error.retry_after = Some(5);
+        error
+    }
+
+    /// 429: the caller sent more requests than it may; it may come back
+    /// after `wait`.
+    pub fn too_many_requests(wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs().max(1);
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            format!("Too many requests. Retry after {seconds} seconds."),
+        );
+        error.retry_after = Some(seconds);
+        error
     }
 
     /// 500, with nothing of the cause.
@@ -159,14 +177,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = self.status.into_response();
         let headers = response.headers_mut();
-        match self.status {
-            StatusCode::UNAUTHORIZED => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            StatusCode::SERVICE_UNAVAILABLE => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            }
-            _ => {}
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response.extensions_mut().insert(self.body);
         response

@@ -12,6 +12,7 @@ pub mod error;
 mod handlers;
 pub mod odata;
 pub mod openapi;
+pub mod throttle;
 pub mod wire;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub use auth::TokenVerifier;
 use handlers::{
     DEFINITIONS, decisions, definitions, directory, health, instances, stages, testing, unknown,
 };
+pub use throttle::Throttle;
 
 /// Largest request body accepted: 1 MiB.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -53,6 +55,7 @@ pub struct AppState {
     tokens: Arc<TokenVerifier>,
     readiness: Arc<dyn Readiness>,
     metrics: Arc<dyn MetricsExporter>,
+    throttle: Option<Arc<Throttle>>,
 }
 
 impl AppState {
@@ -68,7 +71,15 @@ impl AppState {
             tokens: Arc::new(tokens),
             readiness,
             metrics,
+            throttle: None,
         }
+    }
+
+    /// Throttles each caller ([`Throttle`]).
+    #[must_use]
+    pub fn with_throttle(mut self, throttle: Throttle) -> Self {
+        self.throttle = Some(Arc::new(throttle));
+        self
     }
 }
 

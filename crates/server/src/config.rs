@@ -57,6 +57,9 @@ pub struct Settings {
     /// `disabled` (default) or `enabled`: the test clock.
     #[arg(long, global = true, env = "CLOCK_CONTROL")]
     clock_control: Option<String>,
+    /// Requests per caller in any 10 s (default: unlimited).
+    #[arg(long, global = true, env = "THROTTLE_REQUESTS_PER_10S")]
+    throttle_requests_per_10s: Option<String>,
 }
 
 impl fmt::Debug for Settings {
@@ -79,6 +82,7 @@ impl Env for Settings {
             "SCHEDULER" => &self.scheduler,
             "SCHEDULER_INTERVAL_SECONDS" => &self.scheduler_interval_seconds,
             "CLOCK_CONTROL" => &self.clock_control,
+            "THROTTLE_REQUESTS_PER_10S" => &self.throttle_requests_per_10s,
             _ => &None,
         };
         value.clone().filter(|v| !v.trim().is_empty())
@@ -210,6 +214,23 @@ pub struct ServeConfig {
     pub scheduler_interval: Option<std::time::Duration>,
     /// `CLOCK_CONTROL=enabled` (default `disabled`): the test clock.
     pub clock_control: bool,
+    /// `THROTTLE_REQUESTS_PER_10S` (default: no throttling): requests each
+    /// caller may send in any 10 seconds, in this replica.
+    pub throttle_per_10s: Option<std::num::NonZeroU32>,
+}
+
+/// Reads `THROTTLE_REQUESTS_PER_10S`: unset (or `0`) is no throttling.
+fn throttle(env: &dyn Env) -> Result<Option<std::num::NonZeroU32>, ConfigError> {
+    let Some(value) = env.get("THROTTLE_REQUESTS_PER_10S") else {
+        return Ok(None);
+    };
+    match value.trim().parse::<u32>() {
+        Ok(n) if n <= 1_000_000 => Ok(std::num::NonZeroU32::new(n)),
+        _ => Err(ConfigError::Invalid {
+            name: "THROTTLE_REQUESTS_PER_10S",
+            why: format!("'{value}' is not a whole number from 0 (off) to 1000000"),
+        }),
+    }
 }
 
 fn switch(env: &dyn Env, name: &'static str, default: bool) -> Result<bool, ConfigError> {
@@ -288,6 +309,7 @@ impl ServeConfig {
             auth: AuthConfig::from_env(env)?,
             scheduler_interval: scheduler_interval(env)?,
             clock_control: switch(env, "CLOCK_CONTROL", false)?,
+            throttle_per_10s: throttle(env)?,
         })
     }
 }
@@ -337,6 +359,32 @@ mod tests {
             "SCHEDULER_INTERVAL_SECONDS",
         ] {
             assert!(help.contains(name), "{name} in the help");
+        }
+    }
+
+    #[test]
+    fn throttling_is_off_unless_a_positive_limit_is_set() {
+        let base = [
+            ("DATABASE_URL", "postgres://u:p@db/r"),
+            ("AUTH_ISSUER", "https://issuer.test"),
+            ("AUTH_AUDIENCE", "api://reviews"),
+            ("AUTH_HS256_SECRET", "a-secret-of-at-least-thirty-two-bytes"),
+        ];
+        let with = |value: Option<&str>| {
+            let mut pairs = base.to_vec();
+            pairs.extend(value.map(|v| ("THROTTLE_REQUESTS_PER_10S", v)));
+            ServeConfig::from_env(&env(&pairs))
+        };
+        assert_eq!(with(None).unwrap().throttle_per_10s, None);
+        assert_eq!(with(Some("0")).unwrap().throttle_per_10s, None);
+        assert_eq!(
+            with(Some("100")).unwrap().throttle_per_10s,
+            std::num::NonZeroU32::new(100)
+        );
+        for bad in ["-1", "ten", "2000000"] {
+            let err = with(Some(bad)).unwrap_err().to_string();
+            assert!(err.contains("THROTTLE_REQUESTS_PER_10S"), "{err}");
+            assert!(!err.contains('\n'), "one line: {err}");
         }
     }
 

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use access_reviews_api::{AppState, MetricsExporter, Readiness, TokenVerifier};
+use access_reviews_api::{AppState, MetricsExporter, Readiness, Throttle, TokenVerifier};
 use access_reviews_domain::ports::{Claim, Clock, RepositoryError};
 use access_reviews_domain::use_cases::{PassReport, Ports, UseCases};
 use access_reviews_postgres::{MIGRATOR, PgRepository, PgTestClock};
@@ -206,7 +206,10 @@ impl Application {
         };
         let use_cases = Arc::new(UseCases::new(&ports));
         let readiness = Arc::new(DatabaseReadiness(PgRepository::new(pool.clone())));
-        let state = AppState::new(use_cases.clone(), tokens, readiness, prometheus()?);
+        let mut state = AppState::new(use_cases.clone(), tokens, readiness, prometheus()?);
+        if let Some(per_10s) = config.throttle_per_10s {
+            state = state.with_throttle(Throttle::new(per_10s));
+        }
         Ok(Self {
             listener,
             router: access_reviews_api::router(state),

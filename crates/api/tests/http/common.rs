@@ -66,6 +66,15 @@ pub fn app() -> App {
 
 /// The router with the test clock's control on or off.
 pub fn app_with(clock_control: bool) -> App {
+    build(clock_control, None)
+}
+
+/// The router with each caller throttled to `per_10s` requests.
+pub fn throttled(per_10s: u32) -> App {
+    build(false, std::num::NonZeroU32::new(per_10s))
+}
+
+fn build(clock_control: bool, throttle: Option<std::num::NonZeroU32>) -> App {
     let repo = InMemoryRepository::new();
     let clock = Arc::new(FixedClock::new());
     let mut ports = Ports::from_repository(Arc::new(repo.clone()), clock.clone());
@@ -78,6 +87,10 @@ pub fn app_with(clock_control: bool) -> App {
         Arc::new(Ready),
         Arc::new(FixedMetrics),
     );
+    let state = match throttle {
+        Some(per_10s) => state.with_throttle(access_reviews_api::Throttle::new(per_10s)),
+        None => state,
+    };
     let group = Group {
         id: PrincipalId::from_uuid(Uuid::parse_str(SCOPE_GROUP).unwrap()),
         display_name: "Finance".into(),

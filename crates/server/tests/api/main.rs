@@ -733,3 +733,44 @@ async fn the_healthcheck_command_tells_whether_the_service_is_ready() {
     );
     assert_eq!(stderr.trim().lines().count(), 1);
 }
+
+#[tokio::test]
+async fn a_throttled_caller_gets_429_and_the_refusal_is_counted() {
+    let database_url = access_reviews_test_support::fresh_database().await;
+    let app = spawn_on(&database_url, &[("THROTTLE_REQUESTS_PER_10S", "2")]).await;
+    let token = app.admin();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let response = app
+            .send_as(reqwest::Method::GET, DEFINITIONS, &token, None)
+            .await;
+        statuses.push(response.status());
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(response.headers()["retry-after"], "5");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "TooManyRequests");
+        }
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("http_requests_throttled_total ") && !l.ends_with(" 0")),
+        "{text}"
+    );
+}
