@@ -233,10 +233,20 @@ async fn load(client: &Client, run: Load<'_>) -> Figure {
     Figure::of(latencies, start.elapsed(), errors)
 }
 
-/// The reviews' first stages: (definition, instance, stage) ids.
-async fn first_stages(pool: &PgPool) -> anyhow::Result<Vec<(String, String, String)>> {
-    let rows: Vec<(uuid::Uuid, uuid::Uuid, uuid::Uuid)> = sqlx::query_as(
-        "SELECT i.definition_id, i.id, s.id FROM access_review_stages s \
+/// A seeded review's ids: definition, instance, first stage, first item.
+struct Seeded {
+    definition: String,
+    instance: String,
+    stage: String,
+    item: String,
+}
+
+/// The seeded reviews whose first stage is in progress.
+async fn seeded(pool: &PgPool) -> anyhow::Result<Vec<Seeded>> {
+    let rows: Vec<(uuid::Uuid, uuid::Uuid, uuid::Uuid, uuid::Uuid)> = sqlx::query_as(
+        "SELECT i.definition_id, i.id, s.id, \
+           (SELECT d.id FROM decision_items d WHERE d.instance_id = i.id ORDER BY d.seq LIMIT 1) \
+         FROM access_review_stages s \
          JOIN access_review_instances i ON i.id = s.instance_id \
          WHERE s.status = 'InProgress' AND s.stage_key = '1' ORDER BY s.seq",
     )
@@ -244,7 +254,12 @@ async fn first_stages(pool: &PgPool) -> anyhow::Result<Vec<(String, String, Stri
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(d, i, s)| (d.to_string(), i.to_string(), s.to_string()))
+        .map(|(d, i, s, item)| Seeded {
+            definition: d.to_string(),
+            instance: i.to_string(),
+            stage: s.to_string(),
+            item: item.to_string(),
+        })
         .collect())
 }
 
@@ -530,48 +545,80 @@ async fn main() -> anyhow::Result<()> {
     for seeder in seeders {
         seeder.await??;
     }
-    let seeded = seeding.elapsed();
+    let seeded_in = seeding.elapsed();
     sqlx::query("ANALYZE").execute(&pool).await?;
-    let stages = first_stages(&pool).await?;
+    let stages = seeded(&pool).await?;
     if stages.len() < args.reviews {
         bail!("seeded {} reviews of {}", stages.len(), args.reviews);
     }
     println!(
         "seeded {} two-stage reviews through the API in {}",
         stages.len(),
-        ms(seeded)
+        ms(seeded_in)
     );
 
-    let stage_url = |base: &str, (d, i, s): &(String, String, String)| {
-        format!("{base}{DEFINITIONS}/{d}/instances/{i}/stages/{s}")
+    // The four reads: the service's Graph path, the thin service's row.
+    type Url = fn(&str, &Seeded) -> String;
+    let instance_of = |base: &str, r: &Seeded| {
+        format!(
+            "{base}{DEFINITIONS}/{}/instances/{}",
+            r.definition, r.instance
+        )
     };
-    let service_gets = Arc::new(
-        stages
-            .iter()
-            .map(|s| stage_url(&base, s))
-            .collect::<Vec<_>>(),
-    );
-    let thin_gets = Arc::new(
-        stages
-            .iter()
-            .map(|(_, _, s)| format!("{thin_base}/stages/{s}"))
-            .collect::<Vec<_>>(),
-    );
+    let reads: [(&str, Url, Url); 4] = [
+        (
+            "GET definition",
+            |base, r| format!("{base}{DEFINITIONS}/{}", r.definition),
+            |thin, r| format!("{thin}/definitions/{}", r.definition),
+        ),
+        (
+            "GET instance",
+            |base, r| {
+                format!(
+                    "{base}{DEFINITIONS}/{}/instances/{}",
+                    r.definition, r.instance
+                )
+            },
+            |thin, r| format!("{thin}/instances/{}", r.instance),
+        ),
+        (
+            "GET stage",
+            |base, r| {
+                format!(
+                    "{base}{DEFINITIONS}/{}/instances/{}/stages/{}",
+                    r.definition, r.instance, r.stage
+                )
+            },
+            |thin, r| format!("{thin}/stages/{}", r.stage),
+        ),
+        (
+            "GET decision item",
+            |base, r| {
+                format!(
+                    "{base}{DEFINITIONS}/{}/instances/{}/decisions/{}",
+                    r.definition, r.instance, r.item
+                )
+            },
+            |thin, r| format!("{thin}/items/{}", r.item),
+        ),
+    ];
+    let urls = |base: &str, url: Url| Arc::new(stages.iter().map(|r| url(base, r)).collect());
 
     // Stops take stages from disjoint slices: one per (connections, side).
     let slices = args.connections.len() * 2;
     let per_slice = stages.len() / slices;
     let mut slice = 0;
-    let mut take = |urls: &dyn Fn(&(String, String, String)) -> String| {
+    let mut take = |url: &dyn Fn(&Seeded) -> String| {
         let part: Vec<String> = stages[slice * per_slice..(slice + 1) * per_slice]
             .iter()
-            .map(urls)
+            .map(url)
             .collect();
         slice += 1;
         Arc::new(part)
     };
 
-    let mut rows = Vec::new();
+    // (request, connections, service, thin)
+    let mut rows: Vec<(&str, usize, Figure, Figure)> = Vec::new();
     for &connections in &args.connections {
         let run = |method, urls, cycle, token, expected| Load {
             method,
@@ -589,21 +636,28 @@ async fn main() -> anyhow::Result<()> {
             StatusCode::NO_CONTENT,
         );
         let token = Some(api.admin.as_str());
-        let sg = load(
-            &client,
-            run(get.clone(), service_gets.clone(), true, token, ok),
-        )
-        .await;
-        let tg = load(&client, run(get, thin_gets.clone(), true, None, ok)).await;
-        let service_stops = take(&|s| format!("{}/stop", stage_url(&base, s)));
-        let thin_stops = take(&|(_, _, s)| format!("{thin_base}/stages/{s}/stop"));
-        let ss = load(
+        for (name, service_url, thin_url) in reads {
+            let s = load(
+                &client,
+                run(get.clone(), urls(&base, service_url), true, token, ok),
+            )
+            .await;
+            let t = load(
+                &client,
+                run(get.clone(), urls(&thin_base, thin_url), true, None, ok),
+            )
+            .await;
+            rows.push((name, connections, s, t));
+        }
+        let service_stops = take(&|r| format!("{}/stages/{}/stop", instance_of(&base, r), r.stage));
+        let thin_stops = take(&|r| format!("{thin_base}/stages/{}/stop", r.stage));
+        let s = load(
             &client,
             run(post.clone(), service_stops, false, token, done),
         )
         .await;
-        let ts = load(&client, run(post, thin_stops, false, None, done)).await;
-        rows.push((connections, sg, tg, ss, ts));
+        let t = load(&client, run(post, thin_stops, false, None, done)).await;
+        rows.push(("POST stop", connections, s, t));
     }
     let peak_under_load = service.peak_rss_mib();
 
@@ -662,33 +716,33 @@ async fn main() -> anyhow::Result<()> {
         table,
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )?;
-    for (c, sg, tg, ss, ts) in &rows {
+    for (name, c, s, t) in &rows {
         let pg = pgbench_rows.iter().find(|(pc, _, _)| pc == c);
-        for (name, s, t, p) in [
-            ("GET stage", sg, tg, pg.map(|(_, g, _)| *g)),
-            ("POST stop", ss, ts, pg.map(|(_, _, s)| *s)),
-        ] {
-            let p = p.map_or("n/a | n/a | n/a".to_owned(), |p| {
-                format!("{:.0} | {:.2} | {:.2}", p.rate, p.p50_ms, p.p99_ms)
-            });
-            let errors = if s.errors + t.errors > 0 {
-                format!(" (errors: {} / {})", s.errors, t.errors)
-            } else {
-                String::new()
-            };
-            writeln!(
-                table,
-                "| {name}{errors} | {c} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {p} | **{:.2}×** | {:.2}× |",
-                s.rate,
-                s.p50_ms,
-                s.p99_ms,
-                t.rate,
-                t.p50_ms,
-                t.p99_ms,
-                s.rate / t.rate.max(f64::MIN_POSITIVE),
-                s.p99_ms / t.p99_ms.max(f64::MIN_POSITIVE),
-            )?;
-        }
+        let p = match *name {
+            "GET stage" => pg.map(|(_, g, _)| *g),
+            "POST stop" => pg.map(|(_, _, s)| *s),
+            _ => None,
+        };
+        let p = p.map_or("| | ".to_owned(), |p| {
+            format!("{:.0} | {:.2} | {:.2}", p.rate, p.p50_ms, p.p99_ms)
+        });
+        let errors = if s.errors + t.errors > 0 {
+            format!(" (errors: {} / {})", s.errors, t.errors)
+        } else {
+            String::new()
+        };
+        writeln!(
+            table,
+            "| {name}{errors} | {c} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {p} | **{:.2}×** | {:.2}× |",
+            s.rate,
+            s.p50_ms,
+            s.p99_ms,
+            t.rate,
+            t.p50_ms,
+            t.p99_ms,
+            s.rate / t.rate.max(f64::MIN_POSITIVE),
+            s.p99_ms / t.p99_ms.max(f64::MIN_POSITIVE),
+        )?;
     }
     writeln!(table)?;
     let mib = |m: Option<f64>| m.map_or("n/a".into(), |m| format!("{m:.1} MiB"));

@@ -1,6 +1,7 @@
 //! The yardstick: the thinnest axum + sqlx service doing a stage read's and
 //! a stop's minimal database work, with no tokens, no Graph JSON, no
-//! domain. `GET /stages/{id}` is one select; `POST /stages/{id}/stop` is
+//! domain. A `GET` of a stage, definition, instance or decision item is
+//! one select by id; `POST /stages/{id}/stop` is
 //! the seven round trips a plain transaction needs: `BEGIN`, lock and
 //! check the stage, complete it, insert the next stage, touch the
 //! instance, write an audit row, `COMMIT`.
@@ -42,6 +43,45 @@ async fn get_stage(State(pool): State<PgPool>, Path(id): Path<Uuid>) -> Response
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
         Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
+}
+
+/// A row by id, as JSON, by PostgreSQL's own `to_jsonb`: the thin read
+/// of a definition, an instance or a decision item.
+async fn row(pool: &PgPool, sql: &'static str, id: Uuid) -> Response {
+    let row: Result<Option<serde_json::Value>, _> =
+        sqlx::query_scalar(sql).bind(id).fetch_optional(pool).await;
+    match row {
+        Ok(Some(row)) => Json(row).into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+async fn get_definition(State(pool): State<PgPool>, Path(id): Path<Uuid>) -> Response {
+    row(
+        &pool,
+        "SELECT to_jsonb(d) FROM access_review_definitions d WHERE id = $1",
+        id,
+    )
+    .await
+}
+
+async fn get_instance(State(pool): State<PgPool>, Path(id): Path<Uuid>) -> Response {
+    row(
+        &pool,
+        "SELECT to_jsonb(i) FROM access_review_instances i WHERE id = $1",
+        id,
+    )
+    .await
+}
+
+async fn get_item(State(pool): State<PgPool>, Path(id): Path<Uuid>) -> Response {
+    row(
+        &pool,
+        "SELECT to_jsonb(i) FROM decision_items i WHERE id = $1",
+        id,
+    )
+    .await
 }
 
 async fn stop(pool: &PgPool, id: Uuid) -> Result<StatusCode, sqlx::Error> {
@@ -113,6 +153,9 @@ async fn main() -> anyhow::Result<()> {
         .connect(&url)
         .await?;
     let app = Router::new()
+        .route("/definitions/{id}", get(get_definition))
+        .route("/instances/{id}", get(get_instance))
+        .route("/items/{id}", get(get_item))
         .route("/stages/{id}", get(get_stage))
         .route("/stages/{id}/stop", post(stop_stage))
         .with_state(pool);
