@@ -274,15 +274,6 @@ pub trait InstanceRepository: Send + Sync {
         definition_id: DefinitionId,
         query: ListQuery,
     ) -> Result<Page<Instance>, RepositoryError>;
-
-    /// A page of the definition's instances in which `who` reviews an item
-    /// ([`ReviewerRules::reviews`]), oldest first.
-    async fn list_reviewed_by(
-        &self,
-        definition_id: DefinitionId,
-        who: PrincipalId,
-        query: ListQuery,
-    ) -> Result<Page<Instance>, RepositoryError>;
 }
 
 /// Stores stages, and commits stops.
@@ -294,13 +285,6 @@ pub trait StageRepository: Send + Sync {
         instance_id: InstanceId,
         stage_id: StageId,
     ) -> Result<Option<Stage>, RepositoryError>;
-
-    /// A page of the instance's stages, in the order they were created.
-    async fn list(
-        &self,
-        instance_id: InstanceId,
-        query: ListQuery,
-    ) -> Result<Page<Stage>, RepositoryError>;
 
     /// Every stage the instance has, in the order they were created.
     async fn all(&self, instance_id: InstanceId) -> Result<Vec<Stage>, RepositoryError>;
@@ -487,21 +471,6 @@ pub trait DecisionRepository: Send + Sync {
         scope: ItemScope,
         query: DecisionQuery,
     ) -> Result<Page<DecisionItem>, RepositoryError>;
-
-    /// The phases of the instance in which `who` reviews at least one item.
-    async fn phases_reviewed_by(
-        &self,
-        instance: InstanceId,
-        who: PrincipalId,
-    ) -> Result<Vec<Phase>, RepositoryError>;
-
-    /// Whether `who` reviews at least one item in any phase of any of the
-    /// definition's instances, however many it has.
-    async fn reviews_in_definition(
-        &self,
-        definition: DefinitionId,
-        who: PrincipalId,
-    ) -> Result<bool, RepositoryError>;
 
     /// Records `review` on each item in the phase: kept in the history of
     /// the phase and shown as the items' latest decision.

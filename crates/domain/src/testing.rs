@@ -356,23 +356,6 @@ impl InstanceRepository for InMemoryRepository {
             query,
         ))
     }
-
-    async fn list_reviewed_by(
-        &self,
-        definition_id: DefinitionId,
-        who: PrincipalId,
-        query: ListQuery,
-    ) -> Result<Page<Instance>, RepositoryError> {
-        let store = self.store()?;
-        Ok(page(
-            store.instances.iter().filter(|i| {
-                i.definition_id == definition_id
-                    && status_matches(query, i.status())
-                    && store.reviews_in(i.id, who)
-            }),
-            query,
-        ))
-    }
 }
 
 #[async_trait]
@@ -382,27 +365,7 @@ impl StageRepository for InMemoryRepository {
         instance_id: InstanceId,
         stage_id: StageId,
     ) -> Result<Option<Stage>, RepositoryError> {
-        Ok(self
-            .store()?
-            .stages
-            .iter()
-            .find(|s| s.id == stage_id && s.instance_id == instance_id)
-            .cloned())
-    }
-
-    async fn list(
-        &self,
-        instance_id: InstanceId,
-        query: ListQuery,
-    ) -> Result<Page<Stage>, RepositoryError> {
-        let store = self.store()?;
-        Ok(page(
-            store
-                .stages
-                .iter()
-                .filter(|s| s.instance_id == instance_id && status_matches(query, s.status())),
-            query,
-        ))
+        self.find_stage(instance_id, stage_id).await
     }
 
     async fn all(&self, instance_id: InstanceId) -> Result<Vec<Stage>, RepositoryError> {
@@ -701,44 +664,6 @@ impl DecisionRepository for InMemoryRepository {
             .cloned()
             .collect();
         Ok(page_of(&matching, query.page))
-    }
-
-    async fn phases_reviewed_by(
-        &self,
-        instance: InstanceId,
-        who: PrincipalId,
-    ) -> Result<Vec<Phase>, RepositoryError> {
-        let store = self.store()?;
-        Ok(store
-            .phases
-            .iter()
-            .filter(|(_, i, _)| *i == instance)
-            .filter(|(phase, _, rules)| {
-                store
-                    .phase_entries(*phase)
-                    .iter()
-                    .any(|e| rules.reviews(who, e.item.principal.id, e.manager))
-            })
-            .map(|(p, _, _)| *p)
-            .collect())
-    }
-
-    async fn reviews_in_definition(
-        &self,
-        definition: DefinitionId,
-        who: PrincipalId,
-    ) -> Result<bool, RepositoryError> {
-        let store = self.store()?;
-        Ok(store.phases.iter().any(|(phase, instance, rules)| {
-            store
-                .instances
-                .iter()
-                .any(|i| i.id == *instance && i.definition_id == definition)
-                && store
-                    .phase_entries(*phase)
-                    .iter()
-                    .any(|e| rules.reviews(who, e.item.principal.id, e.manager))
-        }))
     }
 
     async fn record(
@@ -1113,6 +1038,92 @@ impl InMemoryRepository {
     }
 }
 
+/// Reads the in-memory [`ReviewReads`] composes.
+impl InMemoryRepository {
+    async fn find_stage(
+        &self,
+        instance_id: InstanceId,
+        stage_id: StageId,
+    ) -> Result<Option<Stage>, RepositoryError> {
+        Ok(self
+            .store()?
+            .stages
+            .iter()
+            .find(|s| s.id == stage_id && s.instance_id == instance_id)
+            .cloned())
+    }
+
+    async fn stages_page(
+        &self,
+        instance_id: InstanceId,
+        query: ListQuery,
+    ) -> Result<Page<Stage>, RepositoryError> {
+        let store = self.store()?;
+        Ok(page(
+            store
+                .stages
+                .iter()
+                .filter(|s| s.instance_id == instance_id && status_matches(query, s.status())),
+            query,
+        ))
+    }
+
+    async fn instances_reviewed_by(
+        &self,
+        definition_id: DefinitionId,
+        who: PrincipalId,
+        query: ListQuery,
+    ) -> Result<Page<Instance>, RepositoryError> {
+        let store = self.store()?;
+        Ok(page(
+            store.instances.iter().filter(|i| {
+                i.definition_id == definition_id
+                    && status_matches(query, i.status())
+                    && store.reviews_in(i.id, who)
+            }),
+            query,
+        ))
+    }
+
+    async fn phases_reviewed_by(
+        &self,
+        instance: InstanceId,
+        who: PrincipalId,
+    ) -> Result<Vec<Phase>, RepositoryError> {
+        let store = self.store()?;
+        Ok(store
+            .phases
+            .iter()
+            .filter(|(_, i, _)| *i == instance)
+            .filter(|(phase, _, rules)| {
+                store
+                    .phase_entries(*phase)
+                    .iter()
+                    .any(|e| rules.reviews(who, e.item.principal.id, e.manager))
+            })
+            .map(|(p, _, _)| *p)
+            .collect())
+    }
+
+    async fn reviews_in_definition(
+        &self,
+        definition: DefinitionId,
+        who: PrincipalId,
+    ) -> Result<bool, RepositoryError> {
+        let store = self.store()?;
+        Ok(store.phases.iter().any(|(phase, instance, rules)| {
+            store
+                .instances
+                .iter()
+                .any(|i| i.id == *instance && i.definition_id == definition)
+                && store
+                    .phase_entries(*phase)
+                    .iter()
+                    .any(|e| rules.reviews(who, e.item.principal.id, e.manager))
+        }))
+    }
+}
+
 /// Pairs an object with its access, or names what is missing.
 fn locate<T>(access: Result<Access, Missing>, object: Option<T>, missing: Missing) -> Located<T> {
     let access = access?;
@@ -1154,7 +1165,7 @@ impl ReviewReads for InMemoryRepository {
         let access = self
             .access(definition_id, Some(instance_id), reviewer)
             .await?;
-        let stage = StageRepository::get(self, instance_id, stage_id).await?;
+        let stage = self.find_stage(instance_id, stage_id).await?;
         Ok(locate(access, stage, Missing::Stage(stage_id)))
     }
 
@@ -1171,11 +1182,7 @@ impl ReviewReads for InMemoryRepository {
             .await?;
         let item = match stage_id {
             Some(stage_id) => {
-                if access.is_ok()
-                    && StageRepository::get(self, instance_id, stage_id)
-                        .await?
-                        .is_none()
-                {
+                if access.is_ok() && self.find_stage(instance_id, stage_id).await?.is_none() {
                     return Ok(Err(Missing::Stage(stage_id)));
                 }
                 self.phase_item(Phase::Stage(stage_id), item_id)
@@ -1197,7 +1204,8 @@ impl ReviewReads for InMemoryRepository {
         let access = self.access(definition_id, None, reviewer).await?;
         let page = match mine {
             Some(who) => {
-                InstanceRepository::list_reviewed_by(self, definition_id, who, query).await?
+                self.instances_reviewed_by(definition_id, who, query)
+                    .await?
             }
             None => InstanceRepository::list(self, definition_id, query).await?,
         };
@@ -1220,7 +1228,7 @@ impl ReviewReads for InMemoryRepository {
             .access(definition_id, Some(instance_id), reviewer)
             .await?;
         let page = match mine {
-            None => StageRepository::list(self, instance_id, query).await?,
+            None => self.stages_page(instance_id, query).await?,
             Some(who) => {
                 let reviewed = self.phases_reviewed_by(instance_id, who).await?;
                 let mine = self
@@ -1248,11 +1256,7 @@ impl ReviewReads for InMemoryRepository {
             .await?;
         let scope = match stage_id {
             Some(stage_id) => {
-                if access.is_ok()
-                    && StageRepository::get(self, instance_id, stage_id)
-                        .await?
-                        .is_none()
-                {
+                if access.is_ok() && self.find_stage(instance_id, stage_id).await?.is_none() {
                     return Ok(Err(Missing::Stage(stage_id)));
                 }
                 ItemScope::Phase(Phase::Stage(stage_id))

@@ -5,7 +5,7 @@ use access_reviews_domain::decision::{
     Applied, ApplyResult, Decision, DecisionItem, Identity, Recommendation, Resource, Review,
     ReviewerRules,
 };
-use access_reviews_domain::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
+use access_reviews_domain::ids::{DecisionItemId, InstanceId, PrincipalId};
 use access_reviews_domain::ports::{
     DecisionQuery, DecisionRepository, ItemScope, Phase, PhaseItem, RecordOutcome, RepositoryError,
 };
@@ -272,53 +272,6 @@ impl DecisionRepository for PgRepository {
             .await
             .map_err(map_sqlx)?;
         paged(rows, query.page, DecisionItem::try_from)
-    }
-
-    async fn phases_reviewed_by(
-        &self,
-        instance: InstanceId,
-        who: PrincipalId,
-    ) -> Result<Vec<Phase>, RepositoryError> {
-        let reviews = REVIEWS.replace("$who", "$2");
-        let sql = format!(
-            "SELECT rp.id, rp.kind FROM review_phases rp WHERE rp.instance_id = $1 \
-             AND EXISTS (SELECT 1 FROM phase_items pi JOIN decision_items i ON i.id = pi.item_id \
-                         WHERE pi.phase_id = rp.id AND {reviews})"
-        );
-        let rows: Vec<(Uuid, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(instance.as_uuid())
-            .bind(who.as_uuid())
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        rows.into_iter()
-            .map(|(id, kind)| match kind.as_str() {
-                "stage" => Ok(Phase::Stage(StageId::from_uuid(id))),
-                "instance" => Ok(Phase::Instance(InstanceId::from_uuid(id))),
-                _ => Err(CorruptRow { what: "phase kind" }.into()),
-            })
-            .collect()
-    }
-
-    async fn reviews_in_definition(
-        &self,
-        definition: DefinitionId,
-        who: PrincipalId,
-    ) -> Result<bool, RepositoryError> {
-        let reviews = REVIEWS.replace("$who", "$2");
-        let sql = format!(
-            "SELECT EXISTS (SELECT 1 FROM access_review_instances ri \
-               JOIN review_phases rp ON rp.instance_id = ri.id \
-               JOIN phase_items pi ON pi.phase_id = rp.id \
-               JOIN decision_items i ON i.id = pi.item_id \
-               WHERE ri.definition_id = $1 AND {reviews})"
-        );
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(definition.as_uuid())
-            .bind(who.as_uuid())
-            .fetch_one(self.pool())
-            .await
-            .map_err(map_sqlx)
     }
 
     async fn record(

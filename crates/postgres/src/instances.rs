@@ -1,7 +1,7 @@
 //! [`InstanceRepository`] over PostgreSQL.
 
 use access_reviews_domain::definition::QueryScope;
-use access_reviews_domain::ids::{DefinitionId, InstanceId, PrincipalId};
+use access_reviews_domain::ids::{DefinitionId, InstanceId};
 use access_reviews_domain::instance::Instance;
 use access_reviews_domain::ports::{InstanceRepository, RepositoryError};
 use access_reviews_domain::query::{ListQuery, Page};
@@ -15,7 +15,6 @@ use crate::error::{CorruptRow, map_sqlx};
 use crate::paging::{limits, paged};
 use crate::records::{QueryScopeRecord, scopes_from_records, status};
 use crate::repository::PgRepository;
-use crate::rules::REVIEWS;
 
 #[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct InstanceRow {
@@ -82,35 +81,6 @@ impl InstanceRepository for PgRepository {
         let rows: Vec<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(definition_id.as_uuid())
             .bind(query.status.map(ReviewStatus::as_str))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        paged(rows, query.page, Instance::try_from)
-    }
-
-    async fn list_reviewed_by(
-        &self,
-        definition_id: DefinitionId,
-        who: PrincipalId,
-        query: ListQuery,
-    ) -> Result<Page<Instance>, RepositoryError> {
-        let (limit, offset) = limits(query.page);
-        let reviews = REVIEWS.replace("$who", "$3");
-        let sql = format!(
-            "SELECT {INSTANCE_COLUMNS} FROM access_review_instances ri \
-             WHERE ri.definition_id = $1 AND ($2::text IS NULL OR ri.status = $2) \
-             AND EXISTS (SELECT 1 FROM review_phases rp \
-                 JOIN phase_items pi ON pi.phase_id = rp.id \
-                 JOIN decision_items i ON i.id = pi.item_id \
-                 WHERE rp.instance_id = ri.id AND {reviews}) \
-             ORDER BY ri.seq LIMIT $4 OFFSET $5"
-        );
-        let rows: Vec<InstanceRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(definition_id.as_uuid())
-            .bind(query.status.map(ReviewStatus::as_str))
-            .bind(who.as_uuid())
             .bind(limit)
             .bind(offset)
             .fetch_all(self.pool())

@@ -18,9 +18,7 @@ use std::sync::LazyLock;
 
 use crate::definitions::{DEFINITION_COLUMNS, DefinitionRow};
 use crate::instances::{INSTANCE_COLUMNS, InstanceRow};
-use access_reviews_domain::query::{ListQuery, Page};
 use access_reviews_domain::stage::Stage;
-use access_reviews_domain::status::ReviewStatus;
 use access_reviews_domain::stop::StopTransition;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -28,7 +26,6 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::error::{CorruptRow, map_sqlx};
-use crate::paging::{limits, paged};
 use crate::records::{QueryScopeRecord, scopes_from_records, scopes_to_records, status};
 use crate::repository::PgRepository;
 use crate::writes::{COMPLETED, IN_PROGRESS, ids};
@@ -185,28 +182,6 @@ impl StageRepository for PgRepository {
             .await
             .map_err(map_sqlx)?;
         Ok(row.map(Stage::try_from).transpose()?)
-    }
-
-    async fn list(
-        &self,
-        instance_id: InstanceId,
-        query: ListQuery,
-    ) -> Result<Page<Stage>, RepositoryError> {
-        let (limit, offset) = limits(query.page);
-        let sql = format!(
-            "SELECT {STAGE_COLUMNS} FROM access_review_stages \
-             WHERE instance_id = $1 AND ($2::text IS NULL OR status = $2) \
-             ORDER BY seq LIMIT $3 OFFSET $4"
-        );
-        let rows: Vec<StageRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(instance_id.as_uuid())
-            .bind(query.status.map(ReviewStatus::as_str))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        paged(rows, query.page, Stage::try_from)
     }
 
     async fn all(&self, instance_id: InstanceId) -> Result<Vec<Stage>, RepositoryError> {

@@ -380,12 +380,17 @@ async fn the_reviewer_filter_sql_agrees_with_the_domain_rule() {
                     .collect();
                 assert_eq!(listed, expected, "{rules:?} {who}");
             }
-            let phases = db
-                .repo
-                .phases_reviewed_by(review.instance.id, *who)
-                .await
-                .unwrap();
-            assert_eq!(phases.is_empty(), expected.is_empty());
+            // The same rule decides whom the reads count as a reviewer.
+            let (_, access) = access_reviews_domain::ports::ReviewReads::instance(
+                &*db.repo,
+                review.definition.id,
+                review.instance.id,
+                Some(*who),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+            assert_eq!(access.reviews, !expected.is_empty());
         }
     }
 }

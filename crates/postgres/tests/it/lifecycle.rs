@@ -14,7 +14,7 @@ use access_reviews_domain::directory::{Group, Relation, User};
 use access_reviews_domain::ids::PrincipalId;
 use access_reviews_domain::ports::{
     Claim, Clock, ClockControl, DecisionQuery, DecisionRepository, DefinitionRepository,
-    DirectoryRepository, InstanceRepository, ItemScope, StartedReview,
+    DirectoryRepository, ItemScope, ReviewReads, StartedReview,
 };
 use access_reviews_domain::query::PageRequest;
 use access_reviews_domain::schedule::{Pattern, PatternKind, Range, RangeKind};
@@ -513,14 +513,16 @@ async fn a_reviewer_is_found_in_any_instance_of_a_definition_and_only_of_it() {
     let lookup = |definition| {
         let repo = db.repo.clone();
         async move {
-            (
-                repo.reviews_in_definition(definition, reviewer)
-                    .await
-                    .unwrap(),
-                repo.reviews_in_definition(definition, stranger)
-                    .await
-                    .unwrap(),
-            )
+            let reviews = |who| {
+                let repo = repo.clone();
+                async move {
+                    ReviewReads::definition(&*repo, definition, Some(who))
+                        .await
+                        .unwrap()
+                        .is_ok_and(|(_, access)| access.reviews)
+                }
+            };
+            (reviews(reviewer).await, reviews(stranger).await)
         }
     };
     assert_eq!(lookup(reviewed.definition.id).await, (true, false));
@@ -546,10 +548,16 @@ async fn a_reviewer_is_found_in_any_instance_of_a_definition_and_only_of_it() {
     };
     assert_eq!(definitions(reviewer).await, [reviewed.definition.id]);
     assert!(definitions(stranger).await.is_empty());
-    let instances =
-        InstanceRepository::list_reviewed_by(&*db.repo, reviewed.definition.id, reviewer, query)
-            .await
-            .unwrap();
+    let (instances, _) = ReviewReads::instances(
+        &*db.repo,
+        reviewed.definition.id,
+        query,
+        Some(reviewer),
+        None,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(
         instances.items.iter().map(|i| i.id).collect::<Vec<_>>(),
         [reviewed.instance.id]
