@@ -16,7 +16,9 @@ use access_reviews_domain::query::{ListQuery, Page, PageRequest};
 use access_reviews_domain::stage::Stage;
 use access_reviews_domain::status::ReviewStatus;
 use async_trait::async_trait;
-use sqlx::postgres::PgRow;
+use sqlx::Postgres;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::QueryAs;
 use sqlx::{FromRow, Row};
 use std::sync::LazyLock;
 use uuid::Uuid;
@@ -176,6 +178,24 @@ static LOCATE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// A read's statement with the path bound: `$1` the definition, `$2` the
+/// instance (`NULL` at the definition's level), `$3` the reviewer asked
+/// about (`NULL`: nobody).
+fn along<R>(
+    sql: &'static str,
+    definition: DefinitionId,
+    instance: Option<InstanceId>,
+    reviewer: Option<PrincipalId>,
+) -> QueryAs<'static, Postgres, R, PgArguments>
+where
+    R: for<'r> FromRow<'r, PgRow>,
+{
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(definition.as_uuid())
+        .bind(instance.map(|i| i.as_uuid()))
+        .bind(reviewer.map(|r| r.as_uuid()))
+}
+
 /// What [`PgRepository::locate`] found of a path that a read found empty.
 enum PathEnd {
     /// The path exists down to the object's parent.
@@ -272,14 +292,10 @@ impl ReviewReads for PgRepository {
         id: DefinitionId,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Definition>, RepositoryError> {
-        let row: Option<WithAccess<DefinitionRow>> =
-            sqlx::query_as(sqlx::AssertSqlSafe(DEFINITION.as_str()))
-                .bind(id.as_uuid())
-                .bind(None::<Uuid>)
-                .bind(reviewer.map(|r| r.as_uuid()))
-                .fetch_optional(self.pool())
-                .await
-                .map_err(map_sqlx)?;
+        let row: Option<WithAccess<DefinitionRow>> = along(&DEFINITION, id, None, reviewer)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_sqlx)?;
         self.one(
             row,
             (id, None, None),
@@ -297,10 +313,7 @@ impl ReviewReads for PgRepository {
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Instance>, RepositoryError> {
         let row: Option<WithAccess<InstanceRow>> =
-            sqlx::query_as(sqlx::AssertSqlSafe(INSTANCE.as_str()))
-                .bind(definition_id.as_uuid())
-                .bind(instance_id.as_uuid())
-                .bind(reviewer.map(|r| r.as_uuid()))
+            along(&INSTANCE, definition_id, Some(instance_id), reviewer)
                 .fetch_optional(self.pool())
                 .await
                 .map_err(map_sqlx)?;
@@ -321,14 +334,12 @@ impl ReviewReads for PgRepository {
         stage_id: StageId,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Stage>, RepositoryError> {
-        let row: Option<WithAccess<StageRow>> = sqlx::query_as(sqlx::AssertSqlSafe(STAGE.as_str()))
-            .bind(definition_id.as_uuid())
-            .bind(instance_id.as_uuid())
-            .bind(reviewer.map(|r| r.as_uuid()))
-            .bind(stage_id.as_uuid())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let row: Option<WithAccess<StageRow>> =
+            along(&STAGE, definition_id, Some(instance_id), reviewer)
+                .bind(stage_id.as_uuid())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(map_sqlx)?;
         self.one(
             row,
             (definition_id, Some(instance_id), None),
@@ -347,15 +358,13 @@ impl ReviewReads for PgRepository {
         item_id: DecisionItemId,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<DecisionItem>, RepositoryError> {
-        let row: Option<WithAccess<ItemRow>> = sqlx::query_as(sqlx::AssertSqlSafe(ITEM.as_str()))
-            .bind(definition_id.as_uuid())
-            .bind(instance_id.as_uuid())
-            .bind(reviewer.map(|r| r.as_uuid()))
-            .bind(item_id.as_uuid())
-            .bind(stage_id.map(|s| s.as_uuid()))
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let row: Option<WithAccess<ItemRow>> =
+            along(&ITEM, definition_id, Some(instance_id), reviewer)
+                .bind(item_id.as_uuid())
+                .bind(stage_id.map(|s| s.as_uuid()))
+                .fetch_optional(self.pool())
+                .await
+                .map_err(map_sqlx)?;
         self.one(
             row,
             (definition_id, Some(instance_id), stage_id),
@@ -374,18 +383,14 @@ impl ReviewReads for PgRepository {
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Page<Instance>>, RepositoryError> {
         let (limit, offset) = limits(query.page);
-        let rows: Vec<WithAccess<InstanceRow>> =
-            sqlx::query_as(sqlx::AssertSqlSafe(INSTANCES.as_str()))
-                .bind(definition_id.as_uuid())
-                .bind(None::<Uuid>)
-                .bind(reviewer.map(|r| r.as_uuid()))
-                .bind(query.status.map(ReviewStatus::as_str))
-                .bind(mine.map(|m| m.as_uuid()))
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(self.pool())
-                .await
-                .map_err(map_sqlx)?;
+        let rows: Vec<WithAccess<InstanceRow>> = along(&INSTANCES, definition_id, None, reviewer)
+            .bind(query.status.map(ReviewStatus::as_str))
+            .bind(mine.map(|m| m.as_uuid()))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_sqlx)?;
         self.page(
             rows,
             query.page,
@@ -405,17 +410,15 @@ impl ReviewReads for PgRepository {
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Page<Stage>>, RepositoryError> {
         let (limit, offset) = limits(query.page);
-        let rows: Vec<WithAccess<StageRow>> = sqlx::query_as(sqlx::AssertSqlSafe(STAGES.as_str()))
-            .bind(definition_id.as_uuid())
-            .bind(instance_id.as_uuid())
-            .bind(reviewer.map(|r| r.as_uuid()))
-            .bind(query.status.map(ReviewStatus::as_str))
-            .bind(mine.map(|m| m.as_uuid()))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let rows: Vec<WithAccess<StageRow>> =
+            along(&STAGES, definition_id, Some(instance_id), reviewer)
+                .bind(query.status.map(ReviewStatus::as_str))
+                .bind(mine.map(|m| m.as_uuid()))
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(self.pool())
+                .await
+                .map_err(map_sqlx)?;
         self.page(
             rows,
             query.page,
@@ -435,19 +438,17 @@ impl ReviewReads for PgRepository {
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Page<DecisionItem>>, RepositoryError> {
         let (limit, offset) = limits(query.page);
-        let rows: Vec<WithAccess<ItemRow>> = sqlx::query_as(sqlx::AssertSqlSafe(ITEMS.as_str()))
-            .bind(definition_id.as_uuid())
-            .bind(instance_id.as_uuid())
-            .bind(reviewer.map(|r| r.as_uuid()))
-            .bind(stage_id.map(|s| s.as_uuid()))
-            .bind(query.decision.map(Decision::as_str))
-            .bind(query.reviewer.map(|r| r.as_uuid()))
-            .bind(limit)
-            .bind(offset)
-            .bind(Decision::NotReviewed.as_str())
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
+        let rows: Vec<WithAccess<ItemRow>> =
+            along(&ITEMS, definition_id, Some(instance_id), reviewer)
+                .bind(stage_id.map(|s| s.as_uuid()))
+                .bind(query.decision.map(Decision::as_str))
+                .bind(query.reviewer.map(|r| r.as_uuid()))
+                .bind(limit)
+                .bind(offset)
+                .bind(Decision::NotReviewed.as_str())
+                .fetch_all(self.pool())
+                .await
+                .map_err(map_sqlx)?;
         self.page(
             rows,
             query.page,
