@@ -204,7 +204,12 @@ pub trait ReviewReads: Send + Sync {
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Page<Stage>>, RepositoryError>;
 
-    /// A page of an instance's decision items, or of one stage's.
+    /// A page of an instance's decision items, or of one stage's, oldest
+    /// first.
+    ///
+    /// # Errors
+    /// With [`DecisionQuery::reviewer`], MUST apply [`ReviewerRules::reviews`]
+    /// exactly.
     async fn items(
         &self,
         definition_id: DefinitionId,
@@ -407,15 +412,6 @@ pub struct PhaseItem {
     pub manager: Option<PrincipalId>,
 }
 
-/// Which decision items a list holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemScope {
-    /// All of the instance's items.
-    Instance(InstanceId),
-    /// The items that entered this phase.
-    Phase(Phase),
-}
-
 /// What a decision list asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DecisionQuery {
@@ -460,17 +456,6 @@ pub trait DecisionRepository: Send + Sync {
         instance: InstanceId,
         item: DecisionItemId,
     ) -> Result<Option<DecisionItem>, RepositoryError>;
-
-    /// A page of items, oldest first.
-    ///
-    /// # Errors
-    /// With [`DecisionQuery::reviewer`], MUST apply [`ReviewerRules::reviews`]
-    /// exactly.
-    async fn list(
-        &self,
-        scope: ItemScope,
-        query: DecisionQuery,
-    ) -> Result<Page<DecisionItem>, RepositoryError>;
 
     /// Records `review` on each item in the phase: kept in the history of
     /// the phase and shown as the items' latest decision.

@@ -19,7 +19,7 @@ use crate::instance::Instance;
 use crate::lifecycle::{ActionAudit, DEFAULT_DECISION_JUSTIFICATION, EndTransition, InstanceEnd};
 use crate::ports::{
     Access, Added, Claim, Clock, ClockControl, DecisionQuery, DecisionRepository,
-    DefinitionRepository, DirectoryRepository, DueWork, EndOutcome, InstanceRepository, ItemScope,
+    DefinitionRepository, DirectoryRepository, DueWork, EndOutcome, InstanceRepository,
     LifecycleRepository, Located, Missing, Phase, PhaseItem, RecordOutcome, RepositoryError,
     ReviewReads, StageRepository, StartOutcome, StartedReview, StopContext, StopOutcome,
 };
@@ -621,51 +621,6 @@ impl DecisionRepository for InMemoryRepository {
             .cloned())
     }
 
-    async fn list(
-        &self,
-        scope: ItemScope,
-        query: DecisionQuery,
-    ) -> Result<Page<DecisionItem>, RepositoryError> {
-        let store = self.store()?;
-        let phases: Vec<Phase> = match scope {
-            ItemScope::Phase(phase) => vec![phase],
-            ItemScope::Instance(instance) => store
-                .phases
-                .iter()
-                .filter(|(_, i, _)| *i == instance)
-                .map(|(p, _, _)| *p)
-                .collect(),
-        };
-        let reviews = |item: &DecisionItem| {
-            query.reviewer.is_none_or(|who| {
-                phases.iter().any(|phase| {
-                    let rules = store.rules(*phase).unwrap_or_default();
-                    store
-                        .phase_items
-                        .iter()
-                        .filter(|(p, i, _)| p == phase && *i == item.id)
-                        .any(|(_, _, manager)| rules.reviews(who, item.principal.id, *manager))
-                })
-            })
-        };
-        let in_scope = |item: &DecisionItem| match scope {
-            ItemScope::Instance(instance) => item.instance_id == instance,
-            ItemScope::Phase(phase) => store
-                .phase_items
-                .iter()
-                .any(|(p, i, _)| *p == phase && *i == item.id),
-        };
-        let matching: Vec<DecisionItem> = store
-            .items
-            .iter()
-            .filter(|i| in_scope(i))
-            .filter(|i| query.decision.is_none_or(|d| d == i.decision()))
-            .filter(|i| reviews(i))
-            .cloned()
-            .collect();
-        Ok(page_of(&matching, query.page))
-    }
-
     async fn record(
         &self,
         phase: Phase,
@@ -1038,8 +993,63 @@ impl InMemoryRepository {
     }
 }
 
+/// Which decision items an in-memory list holds.
+#[derive(Debug, Clone, Copy)]
+enum ItemScope {
+    /// All of the instance's items.
+    Instance(InstanceId),
+    /// The items that entered this phase.
+    Phase(Phase),
+}
+
 /// Reads the in-memory [`ReviewReads`] composes.
 impl InMemoryRepository {
+    /// A page of the items in `scope`, as [`ReviewReads::items`] lists them.
+    fn list_items(
+        &self,
+        scope: ItemScope,
+        query: DecisionQuery,
+    ) -> Result<Page<DecisionItem>, RepositoryError> {
+        let store = self.store()?;
+        let phases: Vec<Phase> = match scope {
+            ItemScope::Phase(phase) => vec![phase],
+            ItemScope::Instance(instance) => store
+                .phases
+                .iter()
+                .filter(|(_, i, _)| *i == instance)
+                .map(|(p, _, _)| *p)
+                .collect(),
+        };
+        let reviews = |item: &DecisionItem| {
+            query.reviewer.is_none_or(|who| {
+                phases.iter().any(|phase| {
+                    let rules = store.rules(*phase).unwrap_or_default();
+                    store
+                        .phase_items
+                        .iter()
+                        .filter(|(p, i, _)| p == phase && *i == item.id)
+                        .any(|(_, _, manager)| rules.reviews(who, item.principal.id, *manager))
+                })
+            })
+        };
+        let in_scope = |item: &DecisionItem| match scope {
+            ItemScope::Instance(instance) => item.instance_id == instance,
+            ItemScope::Phase(phase) => store
+                .phase_items
+                .iter()
+                .any(|(p, i, _)| *p == phase && *i == item.id),
+        };
+        let matching: Vec<DecisionItem> = store
+            .items
+            .iter()
+            .filter(|i| in_scope(i))
+            .filter(|i| query.decision.is_none_or(|d| d == i.decision()))
+            .filter(|i| reviews(i))
+            .cloned()
+            .collect();
+        Ok(page_of(&matching, query.page))
+    }
+
     async fn find_stage(
         &self,
         instance_id: InstanceId,
@@ -1263,7 +1273,7 @@ impl ReviewReads for InMemoryRepository {
             }
             None => ItemScope::Instance(instance_id),
         };
-        let page = DecisionRepository::list(self, scope, query).await?;
+        let page = self.list_items(scope, query)?;
         Ok(locate(access, Some(page), Missing::Instance(instance_id)))
     }
 }

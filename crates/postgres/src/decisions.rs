@@ -7,9 +7,8 @@ use access_reviews_domain::decision::{
 };
 use access_reviews_domain::ids::{DecisionItemId, InstanceId, PrincipalId};
 use access_reviews_domain::ports::{
-    DecisionQuery, DecisionRepository, ItemScope, Phase, PhaseItem, RecordOutcome, RepositoryError,
+    DecisionRepository, Phase, PhaseItem, RecordOutcome, RepositoryError,
 };
-use access_reviews_domain::query::Page;
 use access_reviews_domain::status::ReviewStatus;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,32 +16,13 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::error::{CorruptRow, map_sqlx};
-use crate::paging::{limits, paged};
 use crate::repository::PgRepository;
-use crate::rules::REVIEWS;
 
 pub(crate) const ITEM_COLUMNS: &str = "i.id, i.instance_id, i.principal_id, i.principal_display_name, \
      i.principal_user_principal_name, i.resource_id, i.resource_display_name, i.recommendation, \
      i.decision, i.justification, i.reviewed_by_id, i.reviewed_by_display_name, \
      i.reviewed_by_user_principal_name, i.reviewed_date_time, i.apply_result, i.applied_by_id, \
      i.applied_by_display_name, i.applied_by_user_principal_name, i.applied_date_time";
-
-/// The filters of a decision list on items `i`, given its parameters: the
-/// phase the items entered (`NULL`: any), the latest decision (`NULL`:
-/// any), the reviewer (`NULL`: anyone; else the items that reviewer
-/// reviews, in that phase or any), and `NotReviewed`.
-pub(crate) fn item_filters([phase, decision, reviewer, not_reviewed]: [&str; 4]) -> String {
-    let reviews = REVIEWS.replace("$who", reviewer);
-    format!(
-        "({phase}::uuid IS NULL OR EXISTS (SELECT 1 FROM phase_items x \
-              WHERE x.item_id = i.id AND x.phase_id = {phase})) \
-         AND ({decision}::text IS NULL OR coalesce(i.decision, {not_reviewed}) = {decision}) \
-         AND ({reviewer}::uuid IS NULL OR EXISTS (SELECT 1 FROM phase_items pi \
-              JOIN review_phases rp ON rp.id = pi.phase_id \
-              WHERE pi.item_id = i.id AND ({phase}::uuid IS NULL OR pi.phase_id = {phase}) \
-              AND {reviews}))"
-    )
-}
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ItemRow {
@@ -242,36 +222,6 @@ impl DecisionRepository for PgRepository {
             .await
             .map_err(map_sqlx)?;
         Ok(row.map(DecisionItem::try_from).transpose()?)
-    }
-
-    async fn list(
-        &self,
-        scope: ItemScope,
-        query: DecisionQuery,
-    ) -> Result<Page<DecisionItem>, RepositoryError> {
-        let (instance, phase) = match scope {
-            ItemScope::Instance(i) => (Some(i.as_uuid()), None),
-            ItemScope::Phase(p) => (None, Some(p.id())),
-        };
-        let filters = item_filters(["$2", "$3", "$4", "$7"]);
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM decision_items i \
-             WHERE ($1::uuid IS NULL OR i.instance_id = $1) AND {filters} \
-             ORDER BY i.seq LIMIT $5 OFFSET $6"
-        );
-        let (limit, offset) = limits(query.page);
-        let rows: Vec<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(instance)
-            .bind(phase)
-            .bind(query.decision.map(Decision::as_str))
-            .bind(query.reviewer.map(|r| r.as_uuid()))
-            .bind(limit)
-            .bind(offset)
-            .bind(Decision::NotReviewed.as_str())
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        paged(rows, query.page, DecisionItem::try_from)
     }
 
     async fn record(

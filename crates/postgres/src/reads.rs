@@ -23,7 +23,7 @@ use sqlx::{FromRow, Row};
 use std::sync::LazyLock;
 use uuid::Uuid;
 
-use crate::decisions::{ITEM_COLUMNS, ItemRow, item_filters};
+use crate::decisions::{ITEM_COLUMNS, ItemRow};
 use crate::definitions::{DEFINITION_COLUMNS, DefinitionRow};
 use crate::error::{CorruptRow, map_sqlx};
 use crate::instances::{INSTANCE_COLUMNS, InstanceRow};
@@ -48,6 +48,23 @@ impl<'r, R: FromRow<'r, PgRow>> FromRow<'r, PgRow> for WithAccess<R> {
             },
         })
     }
+}
+
+/// The filters of a decision list on items `i`, given its parameters: the
+/// phase the items entered (`NULL`: any), the latest decision (`NULL`:
+/// any), the reviewer (`NULL`: anyone; else the items that reviewer
+/// reviews, in that phase or any), and `NotReviewed`.
+fn item_filters([phase, decision, reviewer, not_reviewed]: [&str; 4]) -> String {
+    let reviews = REVIEWS.replace("$who", reviewer);
+    format!(
+        "({phase}::uuid IS NULL OR EXISTS (SELECT 1 FROM phase_items x \
+              WHERE x.item_id = i.id AND x.phase_id = {phase})) \
+         AND ({decision}::text IS NULL OR coalesce(i.decision, {not_reviewed}) = {decision}) \
+         AND ({reviewer}::uuid IS NULL OR EXISTS (SELECT 1 FROM phase_items pi \
+              JOIN review_phases rp ON rp.id = pi.phase_id \
+              WHERE pi.item_id = i.id AND ({phase}::uuid IS NULL OR pi.phase_id = {phase}) \
+              AND {reviews}))"
+    )
 }
 
 /// Whether reviewer `$3` reviews an item of the instances that `scope`
@@ -178,22 +195,30 @@ static LOCATE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// A read's statement with the path bound: `$1` the definition, `$2` the
-/// instance (`NULL` at the definition's level), `$3` the reviewer asked
-/// about (`NULL`: nobody).
-fn along<R>(
-    sql: &'static str,
+/// The path a read walks down to the object's parent, and whom it asks
+/// about reviewing.
+struct ReadPath {
     definition: DefinitionId,
+    /// `None` at the definition's level.
     instance: Option<InstanceId>,
+    /// The stage, when the object is a stage's decision item.
+    stage: Option<StageId>,
+    /// `None`: nobody is asked about.
     reviewer: Option<PrincipalId>,
-) -> QueryAs<'static, Postgres, R, PgArguments>
-where
-    R: for<'r> FromRow<'r, PgRow>,
-{
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(definition.as_uuid())
-        .bind(instance.map(|i| i.as_uuid()))
-        .bind(reviewer.map(|r| r.as_uuid()))
+}
+
+impl ReadPath {
+    /// `sql` with the path bound: `$1` the definition, `$2` the instance
+    /// (or `NULL`), `$3` the reviewer (or `NULL`).
+    fn query<R>(&self, sql: &'static str) -> QueryAs<'static, Postgres, R, PgArguments>
+    where
+        R: for<'r> FromRow<'r, PgRow>,
+    {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(self.definition.as_uuid())
+            .bind(self.instance.map(|i| i.as_uuid()))
+            .bind(self.reviewer.map(|r| r.as_uuid()))
+    }
 }
 
 /// What [`PgRepository::locate`] found of a path that a read found empty.
@@ -204,33 +229,26 @@ enum PathEnd {
     Missing(Missing),
 }
 
+type Read<R> = QueryAs<'static, Postgres, WithAccess<R>, PgArguments>;
+
 impl PgRepository {
     /// The second statement of a read that found nothing: which object of
-    /// the path `definition`, `instance`, `stage` is missing, or the
-    /// parent's [`Access`] when the whole path exists.
-    async fn locate(
-        &self,
-        definition: DefinitionId,
-        instance: Option<InstanceId>,
-        stage: Option<StageId>,
-        reviewer: Option<PrincipalId>,
-    ) -> Result<PathEnd, RepositoryError> {
-        let row: Option<(Uuid, bool, bool, bool)> =
-            sqlx::query_as(sqlx::AssertSqlSafe(LOCATE.as_str()))
-                .bind(definition.as_uuid())
-                .bind(instance.map(|i| i.as_uuid()))
-                .bind(reviewer.map(|r| r.as_uuid()))
-                .bind(stage.map(|s| s.as_uuid()))
-                .fetch_optional(self.pool())
-                .await
-                .map_err(map_sqlx)?;
+    /// the path is missing, or the parent's [`Access`] when the whole path
+    /// exists.
+    async fn locate(&self, path: &ReadPath) -> Result<PathEnd, RepositoryError> {
+        let row: Option<(Uuid, bool, bool, bool)> = path
+            .query(&LOCATE)
+            .bind(path.stage.map(|s| s.as_uuid()))
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_sqlx)?;
         let Some((created_by, reviews, instance_found, stage_found)) = row else {
-            return Ok(PathEnd::Missing(Missing::Definition(definition)));
+            return Ok(PathEnd::Missing(Missing::Definition(path.definition)));
         };
-        if let Some(instance) = instance.filter(|_| !instance_found) {
+        if let Some(instance) = path.instance.filter(|_| !instance_found) {
             return Ok(PathEnd::Missing(Missing::Instance(instance)));
         }
-        if let Some(stage) = stage.filter(|_| !stage_found) {
+        if let Some(stage) = path.stage.filter(|_| !stage_found) {
             return Ok(PathEnd::Missing(Missing::Stage(stage)));
         }
         Ok(PathEnd::Parent(Access {
@@ -239,49 +257,49 @@ impl PgRepository {
         }))
     }
 
-    /// One object: the row found, or what is missing (`object` when the
-    /// path down to its parent exists).
+    /// One object: the row `read` finds, or what is missing (`object` when
+    /// the path down to its parent exists).
     async fn one<R, T>(
         &self,
-        row: Option<WithAccess<R>>,
-        path: (DefinitionId, Option<InstanceId>, Option<StageId>),
-        reviewer: Option<PrincipalId>,
+        read: Read<R>,
+        path: &ReadPath,
         object: Missing,
         convert: impl Fn(R) -> Result<T, CorruptRow>,
-    ) -> Result<Located<T>, RepositoryError> {
+    ) -> Result<Located<T>, RepositoryError>
+    where
+        R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let row = read.fetch_optional(self.pool()).await.map_err(map_sqlx)?;
         if let Some(found) = row {
             return Ok(Ok((convert(found.row)?, found.access)));
         }
-        let (definition, instance, stage) = path;
-        Ok(Err(
-            match self.locate(definition, instance, stage, reviewer).await? {
-                PathEnd::Missing(missing) => missing,
-                PathEnd::Parent(_) => object,
-            },
-        ))
+        Ok(Err(match self.locate(path).await? {
+            PathEnd::Missing(missing) => missing,
+            PathEnd::Parent(_) => object,
+        }))
     }
 
-    /// A page: the rows found, or, when there are none, an empty page once
-    /// the path is known to exist.
+    /// A page: the rows `read` finds, or, when there are none, an empty page
+    /// once the path is known to exist.
     async fn page<R, T>(
         &self,
-        rows: Vec<WithAccess<R>>,
+        read: Read<R>,
         page: PageRequest,
-        path: (DefinitionId, Option<InstanceId>, Option<StageId>),
-        reviewer: Option<PrincipalId>,
+        path: &ReadPath,
         convert: impl Fn(R) -> Result<T, CorruptRow>,
-    ) -> Result<Located<Page<T>>, RepositoryError> {
+    ) -> Result<Located<Page<T>>, RepositoryError>
+    where
+        R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let rows = read.fetch_all(self.pool()).await.map_err(map_sqlx)?;
         if let Some(access) = rows.first().map(|r| r.access) {
             let rows = rows.into_iter().map(|r| r.row).collect();
             return Ok(Ok((paged(rows, page, convert)?, access)));
         }
-        let (definition, instance, stage) = path;
-        Ok(
-            match self.locate(definition, instance, stage, reviewer).await? {
-                PathEnd::Missing(missing) => Err(missing),
-                PathEnd::Parent(access) => Ok((Page::of(std::iter::empty(), page), access)),
-            },
-        )
+        Ok(match self.locate(path).await? {
+            PathEnd::Missing(missing) => Err(missing),
+            PathEnd::Parent(access) => Ok((Page::of(std::iter::empty(), page), access)),
+        })
     }
 }
 
@@ -292,18 +310,15 @@ impl ReviewReads for PgRepository {
         id: DefinitionId,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Definition>, RepositoryError> {
-        let row: Option<WithAccess<DefinitionRow>> = along(&DEFINITION, id, None, reviewer)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        self.one(
-            row,
-            (id, None, None),
+        let path = ReadPath {
+            definition: id,
+            instance: None,
+            stage: None,
             reviewer,
-            Missing::Definition(id),
-            Definition::try_from,
-        )
-        .await
+        };
+        let read = path.query::<WithAccess<DefinitionRow>>(&DEFINITION);
+        self.one(read, &path, Missing::Definition(id), Definition::try_from)
+            .await
     }
 
     async fn instance(
@@ -312,19 +327,15 @@ impl ReviewReads for PgRepository {
         instance_id: InstanceId,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Instance>, RepositoryError> {
-        let row: Option<WithAccess<InstanceRow>> =
-            along(&INSTANCE, definition_id, Some(instance_id), reviewer)
-                .fetch_optional(self.pool())
-                .await
-                .map_err(map_sqlx)?;
-        self.one(
-            row,
-            (definition_id, Some(instance_id), None),
+        let path = ReadPath {
+            definition: definition_id,
+            instance: Some(instance_id),
+            stage: None,
             reviewer,
-            Missing::Instance(instance_id),
-            Instance::try_from,
-        )
-        .await
+        };
+        let read = path.query::<WithAccess<InstanceRow>>(&INSTANCE);
+        let missing = Missing::Instance(instance_id);
+        self.one(read, &path, missing, Instance::try_from).await
     }
 
     async fn stage(
@@ -334,20 +345,17 @@ impl ReviewReads for PgRepository {
         stage_id: StageId,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Stage>, RepositoryError> {
-        let row: Option<WithAccess<StageRow>> =
-            along(&STAGE, definition_id, Some(instance_id), reviewer)
-                .bind(stage_id.as_uuid())
-                .fetch_optional(self.pool())
-                .await
-                .map_err(map_sqlx)?;
-        self.one(
-            row,
-            (definition_id, Some(instance_id), None),
+        let path = ReadPath {
+            definition: definition_id,
+            instance: Some(instance_id),
+            stage: None,
             reviewer,
-            Missing::Stage(stage_id),
-            Stage::try_from,
-        )
-        .await
+        };
+        let read = path
+            .query::<WithAccess<StageRow>>(&STAGE)
+            .bind(stage_id.as_uuid());
+        self.one(read, &path, Missing::Stage(stage_id), Stage::try_from)
+            .await
     }
 
     async fn item(
@@ -358,21 +366,18 @@ impl ReviewReads for PgRepository {
         item_id: DecisionItemId,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<DecisionItem>, RepositoryError> {
-        let row: Option<WithAccess<ItemRow>> =
-            along(&ITEM, definition_id, Some(instance_id), reviewer)
-                .bind(item_id.as_uuid())
-                .bind(stage_id.map(|s| s.as_uuid()))
-                .fetch_optional(self.pool())
-                .await
-                .map_err(map_sqlx)?;
-        self.one(
-            row,
-            (definition_id, Some(instance_id), stage_id),
+        let path = ReadPath {
+            definition: definition_id,
+            instance: Some(instance_id),
+            stage: stage_id,
             reviewer,
-            Missing::DecisionItem(item_id),
-            DecisionItem::try_from,
-        )
-        .await
+        };
+        let read = path
+            .query::<WithAccess<ItemRow>>(&ITEM)
+            .bind(item_id.as_uuid())
+            .bind(stage_id.map(|s| s.as_uuid()));
+        let missing = Missing::DecisionItem(item_id);
+        self.one(read, &path, missing, DecisionItem::try_from).await
     }
 
     async fn instances(
@@ -382,23 +387,20 @@ impl ReviewReads for PgRepository {
         mine: Option<PrincipalId>,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Page<Instance>>, RepositoryError> {
+        let path = ReadPath {
+            definition: definition_id,
+            instance: None,
+            stage: None,
+            reviewer,
+        };
         let (limit, offset) = limits(query.page);
-        let rows: Vec<WithAccess<InstanceRow>> = along(&INSTANCES, definition_id, None, reviewer)
+        let read = path
+            .query::<WithAccess<InstanceRow>>(&INSTANCES)
             .bind(query.status.map(ReviewStatus::as_str))
             .bind(mine.map(|m| m.as_uuid()))
             .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        self.page(
-            rows,
-            query.page,
-            (definition_id, None, None),
-            reviewer,
-            Instance::try_from,
-        )
-        .await
+            .bind(offset);
+        self.page(read, query.page, &path, Instance::try_from).await
     }
 
     async fn stages(
@@ -409,24 +411,20 @@ impl ReviewReads for PgRepository {
         mine: Option<PrincipalId>,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Page<Stage>>, RepositoryError> {
-        let (limit, offset) = limits(query.page);
-        let rows: Vec<WithAccess<StageRow>> =
-            along(&STAGES, definition_id, Some(instance_id), reviewer)
-                .bind(query.status.map(ReviewStatus::as_str))
-                .bind(mine.map(|m| m.as_uuid()))
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(self.pool())
-                .await
-                .map_err(map_sqlx)?;
-        self.page(
-            rows,
-            query.page,
-            (definition_id, Some(instance_id), None),
+        let path = ReadPath {
+            definition: definition_id,
+            instance: Some(instance_id),
+            stage: None,
             reviewer,
-            Stage::try_from,
-        )
-        .await
+        };
+        let (limit, offset) = limits(query.page);
+        let read = path
+            .query::<WithAccess<StageRow>>(&STAGES)
+            .bind(query.status.map(ReviewStatus::as_str))
+            .bind(mine.map(|m| m.as_uuid()))
+            .bind(limit)
+            .bind(offset);
+        self.page(read, query.page, &path, Stage::try_from).await
     }
 
     async fn items(
@@ -437,25 +435,22 @@ impl ReviewReads for PgRepository {
         query: DecisionQuery,
         reviewer: Option<PrincipalId>,
     ) -> Result<Located<Page<DecisionItem>>, RepositoryError> {
-        let (limit, offset) = limits(query.page);
-        let rows: Vec<WithAccess<ItemRow>> =
-            along(&ITEMS, definition_id, Some(instance_id), reviewer)
-                .bind(stage_id.map(|s| s.as_uuid()))
-                .bind(query.decision.map(Decision::as_str))
-                .bind(query.reviewer.map(|r| r.as_uuid()))
-                .bind(limit)
-                .bind(offset)
-                .bind(Decision::NotReviewed.as_str())
-                .fetch_all(self.pool())
-                .await
-                .map_err(map_sqlx)?;
-        self.page(
-            rows,
-            query.page,
-            (definition_id, Some(instance_id), stage_id),
+        let path = ReadPath {
+            definition: definition_id,
+            instance: Some(instance_id),
+            stage: stage_id,
             reviewer,
-            DecisionItem::try_from,
-        )
-        .await
+        };
+        let (limit, offset) = limits(query.page);
+        let read = path
+            .query::<WithAccess<ItemRow>>(&ITEMS)
+            .bind(stage_id.map(|s| s.as_uuid()))
+            .bind(query.decision.map(Decision::as_str))
+            .bind(query.reviewer.map(|r| r.as_uuid()))
+            .bind(limit)
+            .bind(offset)
+            .bind(Decision::NotReviewed.as_str());
+        self.page(read, query.page, &path, DecisionItem::try_from)
+            .await
     }
 }

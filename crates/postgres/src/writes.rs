@@ -122,7 +122,7 @@ pub(crate) fn ids(list: &[PrincipalId]) -> Vec<Uuid> {
     list.iter().map(|p| p.as_uuid()).collect()
 }
 
-pub(crate) fn kind(phase: Phase) -> &'static str {
+fn kind(phase: Phase) -> &'static str {
     match phase {
         Phase::Stage(_) => "stage",
         Phase::Instance(_) => "instance",

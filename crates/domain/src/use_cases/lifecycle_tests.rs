@@ -10,7 +10,7 @@ use crate::definition::DefaultDecision;
 use crate::definition::{DurationInDays, MoveDecision};
 use crate::directory::Relation;
 use crate::ids::PrincipalId;
-use crate::ports::{Claim, DecisionQuery, ItemScope, StartedReview};
+use crate::ports::{Claim, DecisionQuery, ReviewReads, StartedReview};
 use crate::ports::{DecisionRepository, DirectoryRepository};
 use crate::query::{ListQuery, PageRequest};
 use crate::stage::Stage;
@@ -34,17 +34,15 @@ async fn stages(w: &World, r: &StartedReview) -> Vec<Stage> {
 }
 
 async fn items(w: &World, r: &StartedReview) -> Vec<DecisionItem> {
-    DecisionRepository::list(
-        &w.repo,
-        ItemScope::Instance(r.instance.id),
-        DecisionQuery {
-            page: PageRequest::new(Some(999), 0).unwrap(),
-            ..DecisionQuery::default()
-        },
-    )
-    .await
-    .unwrap()
-    .items
+    let all = DecisionQuery {
+        page: PageRequest::new(Some(999), 0).unwrap(),
+        ..DecisionQuery::default()
+    };
+    let (page, _) = ReviewReads::items(&w.repo, r.definition.id, r.instance.id, None, all, None)
+        .await
+        .unwrap()
+        .unwrap();
+    page.items
 }
 
 async fn state(w: &World, r: &StartedReview) -> (ReviewStatus, ReviewStatus) {

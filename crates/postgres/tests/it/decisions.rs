@@ -10,7 +10,7 @@ use access_reviews_domain::definition::{MoveDecision, QueryScope, StagePlan};
 use access_reviews_domain::directory::{DirectoryObject, Group, Relation, User};
 use access_reviews_domain::ids::PrincipalId;
 use access_reviews_domain::ports::{
-    Added, DecisionQuery, DecisionRepository, DirectoryRepository, ItemScope, Phase, RecordOutcome,
+    Added, DecisionQuery, DecisionRepository, DirectoryRepository, Phase, RecordOutcome,
     StartedReview,
 };
 use access_reviews_domain::queries::MembershipQuery;
@@ -187,6 +187,27 @@ pub(crate) fn decided(
     }
 }
 
+/// The items the reads list for `query`: of the instance, or of a stage.
+pub(crate) async fn listed(
+    db: &Db,
+    review: &StartedReview,
+    stage: Option<access_reviews_domain::ids::StageId>,
+    query: DecisionQuery,
+) -> Vec<access_reviews_domain::decision::DecisionItem> {
+    let (page, _) = access_reviews_domain::ports::ReviewReads::items(
+        &*db.repo,
+        review.definition.id,
+        review.instance.id,
+        stage,
+        query,
+        None,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    page.items
+}
+
 /// A two-stage review whose first stage moves what `moving` says.
 pub(crate) async fn two_stage(
     db: &Db,
@@ -361,25 +382,17 @@ async fn the_reviewer_filter_sql_agrees_with_the_domain_rule() {
                 .filter(|e| rules.reviews(*who, e.item.principal.id, e.manager))
                 .map(|e| e.item.id)
                 .collect();
-            for scope in [
-                ItemScope::Instance(review.instance.id),
-                ItemScope::Phase(phase),
-            ] {
-                let query = DecisionQuery {
-                    reviewer: Some(*who),
-                    ..Default::default()
-                };
-                let listed: Vec<_> = db
-                    .repo
-                    .list(scope, query)
-                    .await
-                    .unwrap()
-                    .items
-                    .into_iter()
-                    .map(|i| i.id)
-                    .collect();
-                assert_eq!(listed, expected, "{rules:?} {who}");
-            }
+            // The instance's whole list; its one phase is the instance's.
+            let query = DecisionQuery {
+                reviewer: Some(*who),
+                ..Default::default()
+            };
+            let listed: Vec<_> = listed(&db, &review, None, query)
+                .await
+                .into_iter()
+                .map(|i| i.id)
+                .collect();
+            assert_eq!(listed, expected, "{rules:?} {who}");
             // The same rule decides whom the reads count as a reviewer.
             let (_, access) = access_reviews_domain::ports::ReviewReads::instance(
                 &*db.repo,
@@ -436,28 +449,14 @@ async fn decisions_and_their_history_are_stored_and_reset_clears_only_the_latest
         decision: Some(Decision::Deny),
         ..Default::default()
     };
-    let page = db
-        .repo
-        .list(ItemScope::Instance(review.instance.id), denied)
-        .await
-        .unwrap();
-    assert_eq!(
-        page.items.iter().map(|i| i.id).collect::<Vec<_>>(),
-        vec![ids[1]]
-    );
+    let page = listed(&db, &review, None, denied).await;
+    assert_eq!(page.iter().map(|i| i.id).collect::<Vec<_>>(), vec![ids[1]]);
     let not_reviewed = DecisionQuery {
         decision: Some(Decision::NotReviewed),
         ..Default::default()
     };
-    assert_eq!(
-        db.repo
-            .list(ItemScope::Phase(phase), not_reviewed)
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    let stage = Some(first_stage_id(&review));
+    assert_eq!(listed(&db, &review, stage, not_reviewed).await.len(), 1);
 
     assert_eq!(
         db.repo.reset(review.instance.id).await.unwrap(),

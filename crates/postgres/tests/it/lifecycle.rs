@@ -13,8 +13,8 @@ use access_reviews_domain::definition::{NewDefinition, Recurrence, StagePlan};
 use access_reviews_domain::directory::{Group, Relation, User};
 use access_reviews_domain::ids::PrincipalId;
 use access_reviews_domain::ports::{
-    Claim, Clock, ClockControl, DecisionQuery, DecisionRepository, DefinitionRepository,
-    DirectoryRepository, ItemScope, ReviewReads, StartedReview,
+    Claim, Clock, ClockControl, DecisionQuery, DefinitionRepository, DirectoryRepository,
+    ReviewReads, StartedReview,
 };
 use access_reviews_domain::query::PageRequest;
 use access_reviews_domain::schedule::{Pattern, PatternKind, Range, RangeKind};
@@ -91,17 +91,11 @@ async fn decide(db: &Db, review: &StartedReview, who: PrincipalId, decision: Dec
 }
 
 async fn items(db: &Db, review: &StartedReview) -> Vec<DecisionItem> {
-    DecisionRepository::list(
-        &*db.repo,
-        ItemScope::Instance(review.instance.id),
-        DecisionQuery {
-            page: PageRequest::new(Some(999), 0).unwrap(),
-            ..DecisionQuery::default()
-        },
-    )
-    .await
-    .unwrap()
-    .items
+    let all = DecisionQuery {
+        page: PageRequest::new(Some(999), 0).unwrap(),
+        ..DecisionQuery::default()
+    };
+    crate::decisions::listed(db, review, None, all).await
 }
 
 fn item_of(items: &[DecisionItem], who: PrincipalId) -> &DecisionItem {
