@@ -40,21 +40,25 @@ pub fn layers(router: Router) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
-                    let id = request
-                        .extensions()
-                        .get::<RequestId>()
-                        .and_then(|id| id.header_value().to_str().ok())
-                        .unwrap_or_default();
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
                         path = %request.uri().path(),
-                        request_id = %id,
+                        request_id = %request_id(request),
                     )
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The id [`SetRequestIdLayer`] gave the request.
+fn request_id(request: &Request) -> &str {
+    request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default()
 }
 
 /// See the module documentation.
@@ -66,12 +70,7 @@ pub async fn envelope(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let method = request.method().to_string();
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let request_id = request_id(&request).to_owned();
     let client_request_id = request.headers().get(&CLIENT_REQUEST_ID).cloned();
 
     let response = next.run(request).await;
