@@ -25,7 +25,7 @@ use axum::routing::{delete, get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
-pub use auth::TokenVerifier;
+pub use auth::{KeyFile, KeySet, KeySetError, KeySource, KeyUrl, RefreshPolicy, TokenVerifier};
 use handlers::{
     DEFINITIONS, decisions, definitions, directory, health, instances, stages, testing, unknown,
 };

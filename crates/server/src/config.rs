@@ -30,20 +30,20 @@ pub struct Settings {
     /// Where to listen (default 0.0.0.0:8080).
     #[arg(long, global = true, env = "LISTEN_ADDR")]
     listen_addr: Option<String>,
-    /// The exact `iss` tokens must carry.
+    /// The `iss` values accepted, comma separated.
     #[arg(long, global = true, env = "AUTH_ISSUER")]
     auth_issuer: Option<String>,
-    /// The `aud` tokens must carry.
+    /// The `aud` values accepted, comma separated.
     #[arg(long, global = true, env = "AUTH_AUDIENCE")]
     auth_audience: Option<String>,
     /// The HS256 key (at least 32 bytes).
     #[arg(long, global = true, env = "AUTH_HS256_SECRET", hide_env_values = true)]
     auth_hs256_secret: Option<String>,
-    /// Not supported yet (RS256 key sets).
-    #[arg(long, global = true, env = "AUTH_JWKS_URL", hide = true)]
+    /// The RS256 key set's URL (an OpenID provider's `jwks_uri`).
+    #[arg(long, global = true, env = "AUTH_JWKS_URL")]
     auth_jwks_url: Option<String>,
-    /// Not supported yet (RS256 key sets).
-    #[arg(long, global = true, env = "AUTH_JWKS_FILE", hide = true)]
+    /// The RS256 key set as a file.
+    #[arg(long, global = true, env = "AUTH_JWKS_FILE")]
     auth_jwks_file: Option<String>,
     /// `pretty` (default) or `json`.
     #[arg(long, global = true, env = "LOG_FORMAT")]
@@ -126,49 +126,102 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Where the RS256 key set is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySetLocation {
+    /// `AUTH_JWKS_URL`.
+    Url(String),
+    /// `AUTH_JWKS_FILE`.
+    File(std::path::PathBuf),
+}
+
 /// How tokens are checked and minted.
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
-    /// `AUTH_ISSUER`: the exact `iss` accepted.
-    pub issuer: String,
-    /// `AUTH_AUDIENCE`: the `aud` accepted.
-    pub audience: String,
-    /// `AUTH_HS256_SECRET`.
-    pub hs256_secret: Secret,
+    /// `AUTH_ISSUER`: the `iss` values accepted (Microsoft Entra ID's v1
+    /// and v2 issuers of a tenant differ, so both may be listed).
+    pub issuers: Vec<String>,
+    /// `AUTH_AUDIENCE`: the `aud` values accepted.
+    pub audiences: Vec<String>,
+    /// `AUTH_HS256_SECRET`, when HS256 tokens are accepted.
+    pub hs256_secret: Option<Secret>,
+    /// `AUTH_JWKS_URL` or `AUTH_JWKS_FILE`, when RS256 tokens are accepted.
+    pub key_set: Option<KeySetLocation>,
 }
 
 /// Shortest HS256 secret accepted: RFC 7518 asks for at least the hash
 /// size, 256 bits.
 const MIN_SECRET_BYTES: usize = 32;
 
+/// The first `AUTH_ISSUER` and `AUTH_AUDIENCE`, for minting tokens.
+///
+/// # Errors
+/// When either is missing or malformed.
+pub fn first_issuer_and_audience(env: &dyn Env) -> Result<(String, String), ConfigError> {
+    let first = |name| list(env, name).map(|mut values| values.swap_remove(0));
+    Ok((first("AUTH_ISSUER")?, first("AUTH_AUDIENCE")?))
+}
+
+/// A comma-separated list of non-empty values.
+fn list(env: &dyn Env, name: &'static str) -> Result<Vec<String>, ConfigError> {
+    let raw = required(env, name)?;
+    let values: Vec<String> = raw.split(',').map(|v| v.trim().to_owned()).collect();
+    if values.iter().any(String::is_empty) {
+        return Err(ConfigError::Invalid {
+            name,
+            why: "a comma-separated list must not hold an empty value".into(),
+        });
+    }
+    Ok(values)
+}
+
 impl AuthConfig {
-    /// Reads `AUTH_ISSUER`, `AUTH_AUDIENCE` and `AUTH_HS256_SECRET`.
+    /// Reads `AUTH_ISSUER`, `AUTH_AUDIENCE`, and `AUTH_HS256_SECRET` or
+    /// a key set (`AUTH_JWKS_URL` or `AUTH_JWKS_FILE`), or both.
     ///
     /// # Errors
     /// The first missing or malformed setting.
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let issuer = required(env, "AUTH_ISSUER")?;
-        let audience = required(env, "AUTH_AUDIENCE")?;
-        let secret = match env.get("AUTH_HS256_SECRET") {
-            Some(secret) => secret,
-            None if env.get("AUTH_JWKS_URL").is_some() || env.get("AUTH_JWKS_FILE").is_some() => {
+        let issuers = list(env, "AUTH_ISSUER")?;
+        let audiences = list(env, "AUTH_AUDIENCE")?;
+        let key_set = match (env.get("AUTH_JWKS_URL"), env.get("AUTH_JWKS_FILE")) {
+            (Some(_), Some(_)) => {
                 return Err(ConfigError::Invalid {
-                    name: "AUTH_JWKS_URL/AUTH_JWKS_FILE",
-                    why: "RS256 key sets are not supported yet; set AUTH_HS256_SECRET".into(),
+                    name: "AUTH_JWKS_URL",
+                    why: "set AUTH_JWKS_URL or AUTH_JWKS_FILE, not both".into(),
                 });
             }
+            (Some(url), None) => {
+                let local = url.starts_with("http://127.0.0.1")
+                    || url.starts_with("http://localhost")
+                    || url.starts_with("http://[::1]");
+                if !url.starts_with("https://") && !local {
+                    return Err(ConfigError::Invalid {
+                        name: "AUTH_JWKS_URL",
+                        why: "must be an https:// URL (http:// only to this machine)".into(),
+                    });
+                }
+                Some(KeySetLocation::Url(url))
+            }
+            (None, Some(file)) => Some(KeySetLocation::File(file.into())),
+            (None, None) => None,
+        };
+        let hs256_secret = match env.get("AUTH_HS256_SECRET") {
+            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
+                return Err(ConfigError::Invalid {
+                    name: "AUTH_HS256_SECRET",
+                    why: format!("must be at least {MIN_SECRET_BYTES} bytes long"),
+                });
+            }
+            Some(secret) => Some(Secret(secret)),
+            None if key_set.is_some() => None,
             None => return Err(ConfigError::Missing("AUTH_HS256_SECRET")),
         };
-        if secret.len() < MIN_SECRET_BYTES {
-            return Err(ConfigError::Invalid {
-                name: "AUTH_HS256_SECRET",
-                why: format!("must be at least {MIN_SECRET_BYTES} bytes long"),
-            });
-        }
         Ok(Self {
-            issuer,
-            audience,
-            hs256_secret: Secret(secret),
+            issuers,
+            audiences,
+            hs256_secret,
+            key_set,
         })
     }
 }
@@ -347,8 +400,11 @@ mod tests {
         .unwrap();
         let settings = probe.settings;
         let auth = AuthConfig::from_env(&settings).unwrap();
-        assert_eq!(auth.issuer, "https://issuer.test");
-        assert_eq!(auth.hs256_secret.expose(), secret.as_bytes());
+        assert_eq!(auth.issuers, ["https://issuer.test"]);
+        assert_eq!(
+            auth.hs256_secret.as_ref().map(Secret::expose),
+            Some(secret.as_bytes())
+        );
         // An empty value is no value: the default applies.
         assert_eq!(settings.get("SCHEDULER"), None);
         assert!(!format!("{settings:?} {auth:?}").contains(secret));
@@ -411,7 +467,8 @@ mod tests {
     fn a_complete_environment_is_accepted_with_the_default_address() {
         let config = ServeConfig::from_env(&env(GOOD)).unwrap();
         assert_eq!(config.listen_addr.to_string(), "0.0.0.0:8080");
-        assert_eq!(config.auth.issuer, "https://issuer");
+        assert_eq!(config.auth.issuers, ["https://issuer"]);
+        assert_eq!(config.auth.key_set, None);
     }
 
     #[test]
@@ -486,11 +543,65 @@ mod tests {
     }
 
     #[test]
-    fn a_key_set_without_a_secret_is_refused_as_not_supported_yet() {
+    fn entra_ids_issuers_and_audiences_are_lists_and_a_key_set_may_replace_the_secret() {
+        let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        let v1 = format!("https://sts.windows.net/{tenant}/");
+        let v2 = format!("https://login.microsoftonline.com/{tenant}/v2.0");
+        let issuers = format!("{v1}, {v2}");
+        let keys = format!("https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys");
         let mut pairs = without("AUTH_HS256_SECRET");
-        pairs.push(("AUTH_JWKS_URL", "https://login/keys"));
-        let err = ServeConfig::from_env(&env(&pairs)).unwrap_err();
-        assert!(err.to_string().contains("not supported yet"), "{err}");
+        pairs.retain(|(k, _)| !k.starts_with("AUTH_"));
+        pairs.extend([
+            ("AUTH_ISSUER", issuers.as_str()),
+            (
+                "AUTH_AUDIENCE",
+                "https://graph.microsoft.com,00000003-0000-0000-c000-000000000000",
+            ),
+            ("AUTH_JWKS_URL", keys.as_str()),
+        ]);
+        let auth = ServeConfig::from_env(&env(&pairs)).unwrap().auth;
+        assert_eq!(auth.issuers, [v1, v2]);
+        assert_eq!(
+            auth.audiences,
+            [
+                "https://graph.microsoft.com",
+                "00000003-0000-0000-c000-000000000000"
+            ]
+        );
+        assert!(auth.hs256_secret.is_none());
+        assert_eq!(auth.key_set, Some(KeySetLocation::Url(keys)));
+
+        let mut both = GOOD.to_vec();
+        both.push(("AUTH_JWKS_FILE", "/etc/keys.json"));
+        let auth = ServeConfig::from_env(&env(&both)).unwrap().auth;
+        assert!(auth.hs256_secret.is_some());
+        assert_eq!(
+            auth.key_set,
+            Some(KeySetLocation::File("/etc/keys.json".into()))
+        );
+
+        for (name, value, extra) in [
+            ("AUTH_JWKS_URL", "ftp://keys", None),
+            ("AUTH_JWKS_URL", "http://idp.example/keys", None),
+            (
+                "AUTH_JWKS_URL",
+                "https://idp/keys",
+                Some(("AUTH_JWKS_FILE", "/k.json")),
+            ),
+            ("AUTH_ISSUER", "https://a,,https://b", None),
+            ("AUTH_AUDIENCE", "api://x,", None),
+        ] {
+            let mut pairs = GOOD.to_vec();
+            pairs.retain(|(k, _)| *k != name);
+            pairs.push((name, value));
+            pairs.extend(extra);
+            let err = ServeConfig::from_env(&env(&pairs)).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::Invalid { name: n, .. } if n == name),
+                "{name}={value}: {err}"
+            );
+            assert!(!err.to_string().contains('\n'));
+        }
     }
 
     #[test]

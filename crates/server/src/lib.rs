@@ -11,7 +11,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use access_reviews_api::{AppState, MetricsExporter, Readiness, Throttle, TokenVerifier};
+use access_reviews_api::{
+    AppState, KeyFile, KeySet, KeyUrl, MetricsExporter, Readiness, RefreshPolicy, Throttle,
+    TokenVerifier,
+};
 use access_reviews_domain::ports::{Claim, Clock, RepositoryError};
 use access_reviews_domain::use_cases::{PassReport, Ports, UseCases};
 use access_reviews_postgres::{MIGRATOR, PgRepository, PgTestClock};
@@ -23,7 +26,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 
-use crate::config::{Secret, ServeConfig};
+use crate::config::{AuthConfig, KeySetLocation, Secret, ServeConfig};
 
 /// The wall clock, at millisecond precision as Graph shows times (and so
 /// that what is stored reads back identical).
@@ -172,6 +175,39 @@ impl Scheduler {
     }
 }
 
+/// The token checks `auth` asks for. A key set file must be usable at
+/// start-up; a key set URL is fetched now too, but one that cannot be had
+/// yet is only logged (tokens are refused until it can).
+async fn verifier(auth: &AuthConfig) -> anyhow::Result<TokenVerifier> {
+    let mut tokens = TokenVerifier::new(&auth.issuers, &auth.audiences);
+    if let Some(secret) = &auth.hs256_secret {
+        tokens = tokens
+            .with_hs256(secret.expose())
+            .context("AUTH_HS256_SECRET is unusable")?;
+    }
+    match &auth.key_set {
+        None => {}
+        Some(KeySetLocation::File(path)) => {
+            let keys = KeySet::new(Box::new(KeyFile(path.clone())), RefreshPolicy::default());
+            let count = keys
+                .load()
+                .await
+                .with_context(|| format!("AUTH_JWKS_FILE {} is unusable", path.display()))?;
+            tracing::info!(file = %path.display(), keys = count, "RS256 key set loaded");
+            tokens = tokens.with_key_set(keys);
+        }
+        Some(KeySetLocation::Url(url)) => {
+            let source = KeyUrl::new(url).context("AUTH_JWKS_URL is unusable")?;
+            let keys = KeySet::new(Box::new(source), RefreshPolicy::default());
+            if let Ok(count) = keys.load().await {
+                tracing::info!(url = %url, keys = count, "RS256 key set loaded");
+            }
+            tokens = tokens.with_key_set(keys);
+        }
+    }
+    Ok(tokens)
+}
+
 impl Application {
     /// Connects, migrates (when asked), binds `config.listen_addr` and wires
     /// the adapters.
@@ -187,12 +223,7 @@ impl Application {
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
-        let tokens = TokenVerifier::hs256(
-            config.auth.hs256_secret.expose(),
-            &config.auth.issuer,
-            &config.auth.audience,
-        )
-        .context("AUTH_HS256_SECRET is unusable")?;
+        let tokens = verifier(&config.auth).await?;
 
         // One adapter implements every repository port; the clock is the
         // wall clock, or the test clock that every replica reads from the

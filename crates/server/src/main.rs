@@ -3,10 +3,13 @@
 
 use std::process::ExitCode;
 
-use access_reviews_server::config::{self, AuthConfig, LogFormat, ServeConfig, Settings};
+use access_reviews_server::config::{
+    self, AuthConfig, ConfigError, LogFormat, ServeConfig, Settings,
+};
 use access_reviews_server::healthcheck;
-use access_reviews_server::token::{TokenRequest, mint};
+use access_reviews_server::token::{RsaSigner, Signer, TokenRequest, mint};
 use access_reviews_server::{Application, connect, migrate};
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use uuid::Uuid;
@@ -34,8 +37,18 @@ enum Command {
     /// Ask the running service's /readyz (at LISTEN_ADDR's port); exit 0
     /// when it is ready. For container health checks.
     Healthcheck,
-    /// Print a signed development token.
+    /// Print a signed development token: HS256 with AUTH_HS256_SECRET, or
+    /// RS256 with --private-key (whose key set --print-jwks prints).
     Token {
+        /// Sign RS256 with this RSA private key (PEM).
+        #[arg(long)]
+        private_key: Option<std::path::PathBuf>,
+        /// The key id to name (default: the key's RFC 7638 thumbprint).
+        #[arg(long, requires = "private_key")]
+        kid: Option<String>,
+        /// Print the key set for --private-key instead of a token.
+        #[arg(long, requires = "private_key")]
+        print_jwks: bool,
         /// Delegated scopes, space separated (makes a delegated token).
         #[arg(long)]
         scp: Option<String>,
@@ -117,6 +130,9 @@ async fn run(command: Command, settings: &Settings) -> anyhow::Result<()> {
             .await
         }
         Command::Token {
+            private_key,
+            kid,
+            print_jwks,
             scp,
             roles,
             oid,
@@ -124,10 +140,31 @@ async fn run(command: Command, settings: &Settings) -> anyhow::Result<()> {
             name,
             ttl,
         } => {
-            let auth = AuthConfig::from_env(settings)?;
+            let signer = match private_key {
+                Some(path) => {
+                    let pem = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    let rsa = RsaSigner::from_pem(&pem, kid)
+                        .with_context(|| format!("cannot sign with {}", path.display()))?;
+                    if print_jwks {
+                        println!("{}", rsa.key_set());
+                        return Ok(());
+                    }
+                    Signer::Rs256(Box::new(rsa))
+                }
+                None => {
+                    let secret = AuthConfig::from_env(settings)?
+                        .hs256_secret
+                        .ok_or(ConfigError::Missing("AUTH_HS256_SECRET"))?;
+                    Signer::Hs256(secret.expose().to_vec())
+                }
+            };
+            let (issuer, audience) = config::first_issuer_and_audience(settings)?;
             let token = mint(
-                &auth,
+                &signer,
                 &TokenRequest {
+                    issuer,
+                    audience,
                     scp,
                     roles,
                     oid: oid.unwrap_or_else(Uuid::new_v4),

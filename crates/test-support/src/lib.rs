@@ -14,6 +14,8 @@
 //! exits, because its standard input (held open here) then reaches EOF.
 #![allow(clippy::expect_used, clippy::panic)]
 
+pub mod keys;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 

@@ -74,7 +74,21 @@ pub fn throttled(per_10s: u32) -> App {
     build(false, std::num::NonZeroU32::new(per_10s))
 }
 
+/// The router with these token checks.
+pub fn with_tokens(tokens: TokenVerifier) -> App {
+    build_with(false, None, tokens)
+}
+
 fn build(clock_control: bool, throttle: Option<std::num::NonZeroU32>) -> App {
+    let tokens = TokenVerifier::hs256(SECRET, ISSUER, AUDIENCE).unwrap();
+    build_with(clock_control, throttle, tokens)
+}
+
+fn build_with(
+    clock_control: bool,
+    throttle: Option<std::num::NonZeroU32>,
+    tokens: TokenVerifier,
+) -> App {
     let repo = InMemoryRepository::new();
     let clock = Arc::new(FixedClock::new());
     let mut ports = Ports::from_repository(Arc::new(repo.clone()), clock.clone());
@@ -83,7 +97,7 @@ fn build(clock_control: bool, throttle: Option<std::num::NonZeroU32>) -> App {
     }
     let state = AppState::new(
         Arc::new(UseCases::new(&ports)),
-        TokenVerifier::hs256(SECRET, ISSUER, AUDIENCE).unwrap(),
+        tokens,
         Arc::new(Ready),
         Arc::new(FixedMetrics),
     );

@@ -5,4 +5,5 @@ mod common;
 mod lifecycle;
 mod people;
 mod reviews;
+mod rs256;
 mod throttling;

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use access_reviews_server::Application;
 use access_reviews_server::config::{AuthConfig, ServeConfig};
-use access_reviews_server::token::{TokenRequest, mint};
+use access_reviews_server::token::{self, Signer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -32,6 +32,33 @@ fn settings(database_url: &str) -> HashMap<&'static str, String> {
             "an-end-to-end-secret-of-32-bytes!".to_owned(),
         ),
     ])
+}
+
+/// What the tests' tokens say; signed HS256 with the configured secret.
+struct TokenRequest {
+    scp: Option<String>,
+    roles: Vec<String>,
+    oid: Uuid,
+    wids: Vec<String>,
+    name: Option<String>,
+    ttl_seconds: i64,
+}
+
+fn mint(auth: &AuthConfig, request: &TokenRequest) -> jsonwebtoken::errors::Result<String> {
+    let secret = auth.hs256_secret.as_ref().expect("an HS256 secret");
+    token::mint(
+        &Signer::Hs256(secret.expose().to_vec()),
+        &token::TokenRequest {
+            issuer: auth.issuers[0].clone(),
+            audience: auth.audiences[0].clone(),
+            scp: request.scp.clone(),
+            roles: request.roles.clone(),
+            oid: request.oid,
+            wids: request.wids.clone(),
+            name: request.name.clone(),
+            ttl_seconds: request.ttl_seconds,
+        },
+    )
 }
 
 struct TestApp {
@@ -458,6 +485,102 @@ async fn the_binary_migrates_mints_tokens_and_refuses_incomplete_configuration()
         stderr.trim(),
         "error: configuration: AUTH_ISSUER is required but not set"
     );
+}
+
+/// The RS256 path without a tenant, as the README shows it: the binary
+/// prints the key set of a private key and mints RS256 tokens with it; the
+/// service reads the set from a file; a set that is not one stops it with
+/// one line.
+#[tokio::test]
+async fn the_binary_mints_rs256_tokens_that_a_service_with_its_key_set_accepts() {
+    let binary = env!("CARGO_BIN_EXE_access-reviews");
+    let database_url = access_reviews_test_support::fresh_database().await;
+    let dir = std::env::temp_dir().join(format!("rs256-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = access_reviews_test_support::keys::TestKey::generate("unused");
+    let private_key = dir.join("key.pem");
+    std::fs::write(&private_key, &key.private_pem).unwrap();
+    let mut env = settings(&database_url);
+    env.remove("AUTH_HS256_SECRET");
+    let run = |args: &[&str], env: &HashMap<&str, String>| {
+        let output = Command::new(binary)
+            .args(args)
+            .envs(env)
+            .env_remove("AUTH_HS256_SECRET")
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let key_path = private_key.to_str().unwrap();
+    let (ok, jwks, stderr) = run(&["token", "--private-key", key_path, "--print-jwks"], &env);
+    assert!(ok, "{stderr}");
+    let jwks: Value = serde_json::from_str(&jwks).unwrap();
+    assert_eq!(jwks["keys"][0]["n"], key.jwk["n"]);
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
+    let kid = jwks["keys"][0]["kid"].as_str().unwrap().to_owned();
+    assert_eq!(kid.len(), 43, "an RFC 7638 thumbprint: {kid}");
+    let jwks_file = dir.join("jwks.json");
+    std::fs::write(&jwks_file, jwks.to_string()).unwrap();
+
+    let (ok, token, stderr) = run(
+        &[
+            "token",
+            "--private-key",
+            key_path,
+            "--scp",
+            "AccessReview.Read.All",
+            "--wids",
+            GOVERNANCE_ADMIN,
+        ],
+        &env,
+    );
+    assert!(ok, "{stderr}");
+    let token = token.trim();
+    let header: Value = {
+        use base64::Engine as _;
+        let first = token.split('.').next().unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(first)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["kid"], kid.as_str());
+
+    let app = spawn_on(
+        &database_url,
+        &[("AUTH_JWKS_FILE", jwks_file.to_str().unwrap())],
+    )
+    .await;
+    let get = |token: String| {
+        let request = app
+            .client
+            .get(format!("{}{DEFINITIONS}", app.base))
+            .bearer_auth(token);
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(get(token.to_owned()).await, StatusCode::OK);
+    assert_eq!(get(app.admin()).await, StatusCode::OK, "HS256 next to it");
+
+    let not_a_set = dir.join("not-a-set.json");
+    std::fs::write(&not_a_set, "<html>").unwrap();
+    env.insert("AUTH_JWKS_FILE", not_a_set.to_str().unwrap().to_owned());
+    let (ok, _, stderr) = run(&["serve"], &env);
+    assert!(!ok);
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: AUTH_JWKS_FILE") && stderr.contains("is not a JSON Web Key Set"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The whole review with people: a group of four with an owner and a

@@ -19,13 +19,22 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::ApiError;
 
+mod keys;
+
+pub use keys::{KeyFile, KeySet, KeySetError, KeySource, KeyUrl, RefreshPolicy};
+
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 const LEEWAY_SECONDS: u64 = 60;
 
 /// Checks signature, algorithm, issuer, audience and lifetime of tokens.
+/// Each token is checked against what its `alg` names: HS256 against the
+/// shared secret, RS256 against the key set; any other algorithm, or one
+/// not configured, is refused.
 pub struct TokenVerifier {
-    key: DecodingKey,
-    validation: Validation,
+    hs256: Option<(DecodingKey, Validation)>,
+    rs256: Option<(KeySet, Validation)>,
+    /// Accepted issuers and audiences, for the validations added later.
+    accepted: Validation,
 }
 
 /// A shared secret that cannot verify anything.
@@ -34,40 +43,100 @@ pub struct TokenVerifier {
 pub struct EmptySecret;
 
 impl TokenVerifier {
+    /// Accepts tokens from any of `issuers` for any of `audiences`, once
+    /// a way to check their signatures is added.
+    pub fn new(issuers: &[String], audiences: &[String]) -> Self {
+        let mut accepted = Validation::new(Algorithm::HS256);
+        accepted.set_issuer(issuers);
+        accepted.set_audience(audiences);
+        accepted.set_required_spec_claims(&["exp", "iss", "aud"]);
+        accepted.validate_nbf = true;
+        accepted.leeway = LEEWAY_SECONDS;
+        Self {
+            hs256: None,
+            rs256: None,
+            accepted,
+        }
+    }
+
     /// Verifies HS256 tokens signed with `secret` that carry exactly this
     /// issuer and audience.
     ///
     /// # Errors
     /// [`EmptySecret`] for an empty secret.
     pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Result<Self, EmptySecret> {
-        let key = DecodingKey::from_secret(secret).map_err(|_| EmptySecret)?;
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        validation.validate_nbf = true;
-        validation.leeway = LEEWAY_SECONDS;
-        Ok(Self { key, validation })
+        Self::new(&[issuer.to_owned()], &[audience.to_owned()]).with_hs256(secret)
     }
 
-    fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        decode::<Claims>(token, &self.key, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind;
-                let reason = match e.kind() {
-                    ErrorKind::ExpiredSignature => "The token has expired.",
-                    ErrorKind::ImmatureSignature => "The token is not valid yet.",
-                    ErrorKind::InvalidIssuer => "The token's issuer is not accepted.",
-                    ErrorKind::InvalidAudience => "The token's audience is not accepted.",
-                    ErrorKind::InvalidSignature => "The token's signature is invalid.",
-                    ErrorKind::InvalidAlgorithm => "The token's algorithm is not accepted.",
-                    ErrorKind::MissingRequiredClaim(_) => "The token lacks a required claim.",
-                    _ => "The token is malformed.",
-                };
-                ApiError::unauthenticated(reason)
-            })
+    /// Also accepts HS256 tokens signed with `secret`.
+    ///
+    /// # Errors
+    /// [`EmptySecret`] for an empty secret.
+    pub fn with_hs256(mut self, secret: &[u8]) -> Result<Self, EmptySecret> {
+        let key = DecodingKey::from_secret(secret).map_err(|_| EmptySecret)?;
+        self.hs256 = Some((key, self.validation(Algorithm::HS256)));
+        Ok(self)
     }
+
+    /// Also accepts RS256 tokens signed with a key of `keys`.
+    #[must_use]
+    pub fn with_key_set(mut self, keys: KeySet) -> Self {
+        self.rs256 = Some((keys, self.validation(Algorithm::RS256)));
+        self
+    }
+
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = self.accepted.clone();
+        validation.algorithms = vec![algorithm];
+        validation
+    }
+
+    async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| ApiError::unauthenticated("The token is malformed."))?;
+        let refused = || ApiError::unauthenticated("The token's algorithm is not accepted.");
+        match header.alg {
+            Algorithm::HS256 => {
+                let (key, validation) = self.hs256.as_ref().ok_or_else(refused)?;
+                check(token, key, validation)
+            }
+            Algorithm::RS256 => {
+                let (keys, validation) = self.rs256.as_ref().ok_or_else(refused)?;
+                let kid = header.kid.ok_or_else(|| {
+                    ApiError::unauthenticated("The token names no signing key (kid).")
+                })?;
+                let key = keys.key(&kid).await.map_err(|lookup| {
+                    ApiError::unauthenticated(match lookup {
+                        keys::Lookup::UnknownKey => "The token's signing key is not known.",
+                        keys::Lookup::Unavailable => {
+                            "The signing keys cannot be had right now; try again later."
+                        }
+                    })
+                })?;
+                check(token, &key, validation)
+            }
+            _ => Err(refused()),
+        }
+    }
+}
+
+fn check(token: &str, key: &DecodingKey, validation: &Validation) -> Result<Claims, ApiError> {
+    decode::<Claims>(token, key, validation)
+        .map(|data| data.claims)
+        .map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            let reason = match e.kind() {
+                ErrorKind::ExpiredSignature => "The token has expired.",
+                ErrorKind::ImmatureSignature => "The token is not valid yet.",
+                ErrorKind::InvalidIssuer => "The token's issuer is not accepted.",
+                ErrorKind::InvalidAudience => "The token's audience is not accepted.",
+                ErrorKind::InvalidSignature => "The token's signature is invalid.",
+                ErrorKind::InvalidAlgorithm => "The token's algorithm is not accepted.",
+                ErrorKind::MissingRequiredClaim(_) => "The token lacks a required claim.",
+                _ => "The token is malformed.",
+            };
+            ApiError::unauthenticated(reason)
+        })
 }
 
 /// The claims this service reads; Microsoft Entra ID's names.
@@ -246,7 +315,7 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthenticated("The Authorization header must be 'Bearer <token>'.")
             })?;
-        let caller = Caller::from_claims(state.tokens.verify(token)?)?;
+        let caller = Caller::from_claims(state.tokens.verify(token).await?)?;
         if let Some(throttle) = &state.throttle
             && let Err(wait) = throttle.admit(&caller.throttle_key)
         {
