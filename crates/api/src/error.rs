@@ -10,8 +10,8 @@ use access_reviews_domain::directory::Relation;
 use access_reviews_domain::ports::RepositoryError;
 use access_reviews_domain::stage::StageNotInProgress;
 use access_reviews_domain::use_cases::{
-    CreateDefinitionError, DecisionError, DirectoryError, LifecycleError, Missing, ReadError,
-    ReviewerField, StopStageError,
+    AuditError, CreateDefinitionError, DecisionError, DirectoryError, LifecycleError, Missing,
+    ReadError, ReviewerField, StopStageError,
 };
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -314,6 +314,20 @@ impl From<ReadError> for ApiError {
                  reviews, or being the review's creator.",
             ),
             ReadError::Repository(e) => e.into(),
+        }
+    }
+}
+
+impl From<AuditError> for ApiError {
+    fn from(error: AuditError) -> Self {
+        match error {
+            AuditError::Forbidden => Self::access_denied(
+                "Reading audit logs needs a directory role that may read them: Global \
+                 Administrator, Security Administrator, Security Reader, Reports Reader or \
+                 Global Reader.",
+            ),
+            AuditError::NotFound => Self::not_found("The audit record was not found."),
+            AuditError::Repository(e) => e.into(),
         }
     }
 }

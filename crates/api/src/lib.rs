@@ -6,6 +6,7 @@
 //! case and turns the answer into Graph's JSON. Errors of every layer become
 //! Graph's error body in one place ([`error`], [`envelope`]).
 
+mod audit;
 pub mod auth;
 pub mod envelope;
 pub mod error;
@@ -27,7 +28,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 pub use auth::{KeyFile, KeySet, KeySetError, KeySource, KeyUrl, RefreshPolicy, TokenVerifier};
 use handlers::{
-    DEFINITIONS, decisions, definitions, directory, health, instances, stages, testing, unknown,
+    DEFINITIONS, audit_logs, decisions, definitions, directory, health, instances, stages, testing,
+    unknown,
 };
 pub use throttle::Throttle;
 
@@ -178,6 +180,12 @@ pub fn router(state: AppState) -> Router {
             &format!("{stage}/batchRecordDecisions"),
             post(decisions::batch_stage),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
+        .route("/v1.0/auditLogs/directoryAudits", get(audit_logs::list))
+        .route("/v1.0/auditLogs/directoryAudits/{id}", get(audit_logs::get))
         .route(
             "/v1.0/users",
             get(directory::list_users).post(directory::create_user),

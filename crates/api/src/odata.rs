@@ -3,14 +3,17 @@
 
 use std::convert::Infallible;
 
+use access_reviews_domain::audit::{AuditFilter, AuditQuery};
 use access_reviews_domain::decision::Decision;
 use access_reviews_domain::query::{ListQuery, PageRequest};
 use access_reviews_domain::status::ReviewStatus;
 use axum::extract::FromRequestParts;
 use axum::http::header::HOST;
 use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 use crate::error::ApiError;
 
@@ -258,7 +261,15 @@ impl CollectionOptions {
 
     /// The link to the next page: this request's URL with `$skip` moved on.
     pub fn next_link(&self, root: &ServiceRoot, path: &str, raw: &RawOptions) -> String {
-        let next = self.page.next();
+        next_link(self.page, root, path, raw)
+    }
+}
+
+/// The link to the page after `page`: the request's URL with `$skip` moved
+/// on.
+pub fn next_link(page: PageRequest, root: &ServiceRoot, path: &str, raw: &RawOptions) -> String {
+    {
+        let next = page.next();
         let mut pairs: Vec<(&str, String)> = raw
             .iter()
             .filter(|(k, _)| !k.eq_ignore_ascii_case("$top") && !k.eq_ignore_ascii_case("$skip"))
@@ -326,6 +337,165 @@ pub fn collection<T: Serialize>(
         ),
     );
     Value::Object(object)
+}
+
+/// The query of `GET /auditLogs/directoryAudits`: `$filter` (conditions
+/// joined by `and`: `activityDateTime ge|le <time>`, `loggedByService`,
+/// `category` or `activityDisplayName eq '<text>'`,
+/// `targetResources/any(t: t/id eq '<guid>')`), `$orderby=activityDateTime
+/// [asc|desc]`, `$top`, `$skip`.
+///
+/// # Errors
+/// 400 `invalidQueryOption` naming what is not supported.
+pub fn audit_query(raw: &RawOptions) -> Result<(AuditQuery, PageRequest), ApiError> {
+    only(raw, &["$filter", "$top", "$skip", "$orderby"])?;
+    let page = CollectionOptions::parse(
+        &raw.iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("$top") || k.eq_ignore_ascii_case("$skip"))
+            .cloned()
+            .collect(),
+        &[],
+        Filterable::Nothing,
+    )?
+    .page;
+    let oldest_first = match option(raw, "$orderby")?.map(|o| {
+        o.split_whitespace()
+            .map(str::to_ascii_lowercase)
+            .collect::<Vec<_>>()
+    }) {
+        None => false,
+        Some(words) => match words.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["activitydatetime"] | ["activitydatetime", "asc"] => true,
+            ["activitydatetime", "desc"] => false,
+            _ => {
+                return Err(ApiError::invalid(
+                    "invalidQueryOption",
+                    "$orderby supports only activityDateTime asc or desc.",
+                ));
+            }
+        },
+    };
+    let mut filter = AuditFilter::default();
+    if let Some(raw_filter) = option(raw, "$filter")? {
+        for condition in split_and(raw_filter) {
+            audit_condition(condition.trim(), &mut filter)?;
+        }
+    }
+    Ok((
+        AuditQuery {
+            filter,
+            oldest_first,
+            page,
+        },
+        page,
+    ))
+}
+
+/// Splits at ` and ` outside quoted strings.
+fn split_and(raw: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\'' {
+            quoted = !quoted;
+        } else if !quoted
+            && bytes[i].is_ascii_whitespace()
+            && raw[i..].len() >= 5
+            && raw[i + 1..]
+                .get(..3)
+                .is_some_and(|w| w.eq_ignore_ascii_case("and"))
+            && raw[i + 4..].starts_with(|c: char| c.is_ascii_whitespace())
+        {
+            parts.push(&raw[start..i]);
+            start = i + 4;
+            i += 4;
+            continue;
+        }
+        i += 1;
+    }
+    parts.push(&raw[start..]);
+    parts
+}
+
+/// An OData string literal: quoted, `''` for a quote.
+fn string_literal(raw: &str) -> Option<String> {
+    let inner = raw.trim().strip_prefix('\'')?.strip_suffix('\'')?;
+    if inner.replace("''", "").contains('\'') {
+        return None;
+    }
+    Some(inner.replace("''", "'"))
+}
+
+fn audit_condition(condition: &str, filter: &mut AuditFilter) -> Result<(), ApiError> {
+    let unsupported = || {
+        ApiError::invalid(
+            "invalidQueryOption",
+            format!(
+                "$filter condition '{condition}' is not supported; use activityDateTime ge|le, \
+                 loggedByService, category or activityDisplayName eq '…', or \
+                 targetResources/any(t: t/id eq '…'), joined by and."
+            ),
+        )
+    };
+    if let Some(lambda) = condition
+        .strip_prefix("targetResources/any(")
+        .and_then(|rest| rest.strip_suffix(')'))
+    {
+        let (variable, body) = lambda.split_once(':').ok_or_else(unsupported)?;
+        let body = body.trim();
+        let rest = body
+            .strip_prefix(variable.trim())
+            .and_then(|r| r.strip_prefix("/id"))
+            .and_then(|r| r.trim_start().strip_prefix("eq"))
+            .ok_or_else(unsupported)?;
+        let id = string_literal(rest)
+            .and_then(|v| Uuid::parse_str(&v).ok())
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "invalidQueryOption",
+                    format!("$filter '{condition}' compares a target id with something that is not a GUID."),
+                )
+            })?;
+        filter.target = Some(id);
+        return Ok(());
+    }
+    let mut words = condition.splitn(3, char::is_whitespace);
+    let (Some(property), Some(operator), Some(value)) = (words.next(), words.next(), words.next())
+    else {
+        return Err(unsupported());
+    };
+    let operator = operator.to_ascii_lowercase();
+    match (property, operator.as_str()) {
+        ("activityDateTime", "ge" | "le") => {
+            let raw_time = value.trim().trim_matches('\'');
+            let time = DateTime::parse_from_rfc3339(raw_time)
+                .map_err(|_| {
+                    ApiError::invalid(
+                        "invalidQueryOption",
+                        format!("$filter compares activityDateTime with '{raw_time}', which is not a date and time such as 2026-01-31T00:00:00Z."),
+                    )
+                })?
+                .with_timezone(&Utc);
+            if operator == "ge" {
+                filter.from = Some(time);
+            } else {
+                filter.to = Some(time);
+            }
+        }
+        ("loggedByService" | "category" | "activityDisplayName", "eq") => {
+            let text = string_literal(value).ok_or_else(unsupported)?;
+            let slot = match property {
+                "loggedByService" => &mut filter.logged_by,
+                "category" => &mut filter.category,
+                _ => &mut filter.activity,
+            };
+            *slot = Some(text);
+        }
+        _ => return Err(unsupported()),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -245,6 +245,20 @@ pub fn operations() -> Vec<Operation> {
         )
         .takes("batchRecordDecisions")
         .status(204),
+        op(
+            "get",
+            "/v1.0/auditLogs/directoryAudits".into(),
+            "listDirectoryAudits",
+            "List the audit log: every access review write, newest first",
+        )
+        .lists("directoryAudit"),
+        op(
+            "get",
+            "/v1.0/auditLogs/directoryAudits/{auditId}".into(),
+            "getDirectoryAudit",
+            "Get one audit record",
+        )
+        .returns("directoryAudit"),
         op("get", "/v1.0/users".into(), "listUsers", "List users").lists("user"),
         op("post", "/v1.0/users".into(), "createUser", "Create a user")
             .takes("user")
@@ -418,6 +432,10 @@ fn schemas() -> Value {
             ("mailEnabled", "boolean"), ("securityEnabled", "boolean")]),
         "directoryObject": properties(&[("@odata.type", "string"), ("id", "uuid"), ("displayName", "string")]),
         "reference": properties(&[("@odata.id", "string")]),
+        "directoryAudit": properties(&[("id", "string"), ("category", "string"), ("correlationId", "uuid"),
+            ("result", "string"), ("resultReason", "string"), ("activityDisplayName", "string"),
+            ("activityDateTime", "date-time"), ("loggedByService", "string"), ("operationType", "string"),
+            ("initiatedBy", "object"), ("targetResources", "array"), ("additionalDetails", "array")]),
         "testClock": properties(&[("now", "date-time")]),
         "testClockAdvance": properties(&[("advanceBy", "string")]),
         "odataError": {"type": "object", "properties": {"error": properties(&[("code", "string"), ("message", "string"), ("innerError", "object")])}},

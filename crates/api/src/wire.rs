@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 
+pub mod audit;
 pub mod decisions;
 pub mod directory;
 

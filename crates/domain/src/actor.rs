@@ -30,12 +30,27 @@ pub enum DirectoryRole {
     GlobalReader,
     /// Groups Administrator: manages groups, not access reviews.
     GroupsAdministrator,
+    /// Reports Reader: reads audit logs, not access reviews.
+    ReportsReader,
 }
 
 impl DirectoryRole {
     /// Whether the role may read any access review.
     pub const fn may_read(self) -> bool {
-        !matches!(self, Self::GroupsAdministrator)
+        !matches!(self, Self::GroupsAdministrator | Self::ReportsReader)
+    }
+
+    /// Whether the role may read the audit log (Graph's list of roles for
+    /// `directoryAudits`).
+    pub const fn may_read_audit_logs(self) -> bool {
+        matches!(
+            self,
+            Self::GlobalAdministrator
+                | Self::SecurityAdministrator
+                | Self::SecurityReader
+                | Self::ReportsReader
+                | Self::GlobalReader
+        )
     }
 
     /// Whether the role may create access reviews and act on any of them.
@@ -48,7 +63,8 @@ impl DirectoryRole {
             Self::SecurityAdministrator
             | Self::SecurityReader
             | Self::GlobalReader
-            | Self::GroupsAdministrator => false,
+            | Self::GroupsAdministrator
+            | Self::ReportsReader => false,
         }
     }
 
@@ -174,6 +190,15 @@ impl Actor {
     /// application's rights come from its app role alone.
     fn is_creator_of(&self, definition: &Definition) -> bool {
         matches!(self, Self::User { id, .. } if *id == definition.created_by.id)
+    }
+
+    /// Whether the caller may read the audit log: an application by its
+    /// app role alone, a user by a directory role.
+    pub fn may_read_audit_logs(&self) -> bool {
+        match self {
+            Self::User { roles, .. } => roles.iter().any(|r| r.may_read_audit_logs()),
+            Self::Application { .. } => true,
+        }
     }
 
     /// Whether the caller may change this half of the directory: an

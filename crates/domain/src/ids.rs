@@ -37,6 +37,10 @@ macro_rules! uuid_id {
 }
 
 uuid_id!(
+    /// Id of a `directoryAudit` record.
+    AuditId
+);
+uuid_id!(
     /// Id of an `accessReviewScheduleDefinition`.
     DefinitionId
 );

@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod actor;
+pub mod audit;
 pub mod decision;
 pub mod definition;
 pub mod directory;

@@ -638,3 +638,20 @@ pub trait LifecycleRepository: Send + Sync {
     /// Writes an audit record.
     async fn record_action(&self, audit: &ActionAudit) -> Result<(), RepositoryError>;
 }
+
+/// The audit log, append-only.
+#[async_trait]
+pub trait AuditTrail: Send + Sync {
+    /// Appends a record.
+    async fn record(&self, entry: &crate::audit::AuditEntry) -> Result<(), RepositoryError>;
+    /// A page of records, newest first unless asked otherwise.
+    async fn audits(
+        &self,
+        query: &crate::audit::AuditQuery,
+    ) -> Result<Page<crate::audit::AuditEntry>, RepositoryError>;
+    /// One record.
+    async fn audit(
+        &self,
+        id: crate::ids::AuditId,
+    ) -> Result<Option<crate::audit::AuditEntry>, RepositoryError>;
+}

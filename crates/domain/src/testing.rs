@@ -44,6 +44,7 @@ struct Store {
     phases: Vec<(Phase, InstanceId, ReviewerRules)>,
     phase_items: Vec<(Phase, DecisionItemId, Option<PrincipalId>)>,
     history: Vec<(Phase, DecisionItemId, Review)>,
+    audits: Vec<crate::audit::AuditEntry>,
 }
 
 impl Store {
@@ -1275,5 +1276,48 @@ impl ReviewReads for InMemoryRepository {
         };
         let page = self.list_items(scope, query)?;
         Ok(locate(access, Some(page), Missing::Instance(instance_id)))
+    }
+}
+
+#[async_trait]
+impl crate::ports::AuditTrail for InMemoryRepository {
+    async fn record(&self, entry: &crate::audit::AuditEntry) -> Result<(), RepositoryError> {
+        self.store()?.audits.push(entry.clone());
+        Ok(())
+    }
+
+    async fn audits(
+        &self,
+        query: &crate::audit::AuditQuery,
+    ) -> Result<Page<crate::audit::AuditEntry>, RepositoryError> {
+        let f = &query.filter;
+        let store = self.store()?;
+        let mut found: Vec<_> = store
+            .audits
+            .iter()
+            .filter(|e| {
+                f.from.is_none_or(|from| e.at >= from)
+                    && f.to.is_none_or(|to| e.at <= to)
+                    && f.category.as_ref().is_none_or(|c| *c == e.category)
+                    && f.activity.as_ref().is_none_or(|a| *a == e.activity)
+                    && f.logged_by
+                        .as_ref()
+                        .is_none_or(|l| l == crate::audit::LOGGED_BY)
+                    && f.target.is_none_or(|t| e.targets.iter().any(|x| x.id == t))
+            })
+            .cloned()
+            .collect();
+        // Appended in time order; ties keep it.
+        if !query.oldest_first {
+            found.reverse();
+        }
+        Ok(Page::of(found, query.page))
+    }
+
+    async fn audit(
+        &self,
+        id: crate::ids::AuditId,
+    ) -> Result<Option<crate::audit::AuditEntry>, RepositoryError> {
+        Ok(self.store()?.audits.iter().find(|e| e.id == id).cloned())
     }
 }

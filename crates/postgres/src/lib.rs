@@ -15,9 +15,11 @@
 //!   mirrors), `paging` the one-query pages, `records` the JSON columns.
 //!   Writes that touch several rows are one transaction; every transition
 //!   of an instance takes the instance's row lock first.
+//! - `audit` is the audit log (`directory_audits`, append-only).
 //! - [`PgTestClock`] is the test clock: real time plus an offset that every
 //!   replica reads from the database.
 
+mod audit;
 mod clock;
 mod decisions;
 mod definitions;

@@ -176,6 +176,8 @@ pub enum Permission {
     GroupRead,
     /// Creating groups, changing members and owners.
     GroupWrite,
+    /// Reading the audit log.
+    AuditLogRead,
 }
 
 impl Permission {
@@ -198,6 +200,7 @@ impl Permission {
                 "Directory.ReadWrite.All",
             ],
             Self::GroupWrite => &["Group.ReadWrite.All", "Directory.ReadWrite.All"],
+            Self::AuditLogRead => &["AuditLog.Read.All"],
         }
     }
 }
@@ -248,6 +251,7 @@ fn directory_role(template_id: &str) -> Option<DirectoryRole> {
         "5d6b6bb7-de71-4623-b4af-96380a352509" => DirectoryRole::SecurityReader,
         "f2ef992c-3afb-46b9-b7cf-a126ee74c451" => DirectoryRole::GlobalReader,
         "fdd7a751-b60b-444a-984c-02652fe8fa1c" => DirectoryRole::GroupsAdministrator,
+        "4a5d8f65-41da-4de4-8968-e035b65339cf" => DirectoryRole::ReportsReader,
         _ => return None,
     })
 }
@@ -322,6 +326,9 @@ impl FromRequestParts<AppState> for Caller {
             metrics::counter!("http_requests_throttled_total").increment(1);
             return Err(ApiError::too_many_requests(wait));
         }
+        if let Some(slot) = parts.extensions.get::<crate::audit::CallerSlot>() {
+            slot.set(&caller.actor);
+        }
         Ok(caller)
     }
 }
@@ -356,6 +363,8 @@ needs! {
     GroupRead => GroupRead,
     /// [`Permission::GroupWrite`].
     GroupWrite => GroupWrite,
+    /// [`Permission::AuditLogRead`].
+    AuditRead => AuditLogRead,
 }
 
 /// The caller, whose token grants the permission `N`: an extractor, so a
@@ -434,6 +443,10 @@ mod tests {
         assert_eq!(
             directory_role("fdd7a751-b60b-444a-984c-02652fe8fa1c"),
             Some(DirectoryRole::GroupsAdministrator)
+        );
+        assert_eq!(
+            directory_role("4a5d8f65-41da-4de4-8968-e035b65339cf"),
+            Some(DirectoryRole::ReportsReader)
         );
         assert_eq!(directory_role("88d8e3e3-8f55-4a1e-953a-9b9898b8876b"), None);
         assert_eq!(directory_role("not-a-guid"), None);

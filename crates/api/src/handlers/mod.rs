@@ -1,6 +1,7 @@
 //! Handlers: extract, convert to the domain, call the use case, convert the
 //! answer. No rules and no storage here.
 
+pub mod audit_logs;
 pub mod decisions;
 pub mod definitions;
 pub mod directory;

@@ -2,6 +2,7 @@
 //! checks the caller's rights on the object, applies the domain's rules and
 //! returns a typed error that the HTTP adapter maps exhaustively.
 
+mod audit_logs;
 mod create_definition;
 mod decisions;
 mod directory;
@@ -10,6 +11,7 @@ mod read;
 mod reviewers;
 mod stop_stage;
 
+pub use audit_logs::{AuditError, AuditLogs, Outcome};
 pub use create_definition::{CreateDefinition, CreateDefinitionError, Created, ReviewerField};
 pub use decisions::{DecisionError, DecisionTarget, Decisions, NewReview};
 pub use directory::{DirectoryError, ManageDirectory, NewGroup, NewUser};
@@ -25,7 +27,7 @@ use crate::definition::Definition;
 use crate::ids::{DefinitionId, InstanceId};
 use crate::instance::Instance;
 use crate::ports::{
-    Clock, ClockControl, DecisionRepository, DefinitionRepository, DirectoryRepository,
+    AuditTrail, Clock, ClockControl, DecisionRepository, DefinitionRepository, DirectoryRepository,
     InstanceRepository, LifecycleRepository, RepositoryError, ReviewReads, StageRepository,
 };
 
@@ -47,6 +49,8 @@ pub struct Ports {
     pub lifecycle: Arc<dyn LifecycleRepository>,
     /// Reads along a review's path, with what rights depend on.
     pub reads: Arc<dyn ReviewReads>,
+    /// The audit log.
+    pub audit: Arc<dyn AuditTrail>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Moving the test clock; `None` unless the clock control is enabled.
@@ -62,6 +66,7 @@ pub trait Repository:
     + DecisionRepository
     + LifecycleRepository
     + ReviewReads
+    + AuditTrail
     + 'static
 {
 }
@@ -74,6 +79,7 @@ impl<R> Repository for R where
         + DecisionRepository
         + LifecycleRepository
         + ReviewReads
+        + AuditTrail
         + 'static
 {
 }
@@ -89,7 +95,8 @@ impl Ports {
             directory: store.clone(),
             decisions: store.clone(),
             lifecycle: store.clone(),
-            reads: store,
+            reads: store.clone(),
+            audit: store,
             clock,
             clock_control: None,
         }
@@ -117,6 +124,8 @@ pub struct UseCases {
     /// The review in time: the schedule, instance and definition actions,
     /// applying decisions, the test clock.
     pub lifecycle: Lifecycle,
+    /// The audit log.
+    pub audit: AuditLogs,
 }
 
 impl UseCases {
@@ -129,6 +138,7 @@ impl UseCases {
             decisions: Decisions::new(ports),
             directory: ManageDirectory::new(ports),
             lifecycle: Lifecycle::new(ports),
+            audit: AuditLogs::new(ports),
         }
     }
 }

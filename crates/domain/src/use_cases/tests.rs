@@ -39,6 +39,7 @@ pub(super) fn world() -> World {
         decisions,
         directory,
         lifecycle,
+        audit: _,
     } = UseCases::new(&ports);
     let group = PrincipalId::from_uuid(uuid::Uuid::from_u128(
         0x0e3c5b8a_0000_4000_8000_000000000001,

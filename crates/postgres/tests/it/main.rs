@@ -2,6 +2,7 @@
 //! one container, and a fresh database per test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit;
 mod decisions;
 mod lifecycle;
 mod reads;

@@ -47,6 +47,18 @@ impl Counter {
         .unwrap()
     }
 
+    /// How many of them appended to the audit log.
+    async fn audit_records(&mut self) -> i64 {
+        sqlx::query_scalar(
+            "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements \
+             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND query LIKE 'INSERT INTO directory_audits%'",
+        )
+        .fetch_one(&mut self.conn)
+        .await
+        .unwrap()
+    }
+
     /// The statements `request` made the service send, and its status.
     async fn count<F: std::future::Future<Output = StatusCode>>(
         &mut self,
@@ -159,7 +171,13 @@ async fn a_read_is_one_statement_and_a_stop_two() {
         .count(async { app.post(&format!("{stage}/stop"), None).await.status() })
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(statements, 2, "a stop reads once and writes once");
+    // Plus the request's audit record, appended once the answer is known.
+    assert_eq!(counter.audit_records().await, 1);
+    assert_eq!(
+        statements - 1,
+        2,
+        "a stop reads once and writes once, besides its audit record"
+    );
     // The stop did all it should: the second stage runs, with the items.
     let stages = app.stages(&instance).await;
     assert_eq!(stages.len(), 2);
