@@ -53,6 +53,7 @@ fn activity(method: &Method, route: &str) -> Option<Activity> {
         ("POST", "batchRecordDecisions") => Activity::BatchRecordDecisions,
         ("POST", "resetDecisions") => Activity::ResetDecisions,
         ("PATCH", "{item}") => Activity::RecordDecision,
+        ("DELETE", "{definition}") => Activity::DeleteDefinition,
         _ => return None,
     })
 }
@@ -207,6 +208,11 @@ mod tests {
                 Some(Activity::RecordDecision),
             ),
             ("GET", format!("{s}/decisions/{{item}}"), None),
+            (
+                "DELETE",
+                format!("{d}/{{definition}}"),
+                Some(Activity::DeleteDefinition),
+            ),
             ("POST", "/v1.0/groups".to_owned(), None),
             ("POST", "/testing/clock".to_owned(), None),
         ];

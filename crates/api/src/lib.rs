@@ -126,7 +126,10 @@ pub fn router(state: AppState) -> Router {
             DEFINITIONS,
             get(definitions::list_definitions).post(definitions::create_definition),
         )
-        .route(&definition, get(definitions::get_definition))
+        .route(
+            &definition,
+            get(definitions::get_definition).delete(definitions::delete_definition),
+        )
         .route(
             &format!("{definition}/stop"),
             post(definitions::stop_definition),

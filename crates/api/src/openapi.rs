@@ -158,6 +158,13 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
+            "delete",
+            d.clone(),
+            "deleteDefinition",
+            "Delete a definition with its instances, stages and decision items",
+        )
+        .status(204),
+        op(
             "post",
             format!("{d}/stop"),
             "stopDefinition",

@@ -26,6 +26,8 @@ pub enum Activity {
     CreateDefinition,
     /// `POST …/definitions/{id}/stop`.
     StopDefinition,
+    /// `DELETE …/definitions/{id}`.
+    DeleteDefinition,
     /// `POST …/instances/{id}/stop`.
     StopInstance,
     /// `POST …/stages/{id}/stop`.
@@ -48,6 +50,7 @@ impl Activity {
         match self {
             Self::CreateDefinition => "Create access review",
             Self::StopDefinition => "Stop access review",
+            Self::DeleteDefinition => "Delete access review",
             Self::StopInstance => "Stop access review instance",
             Self::StopStage => "Stop access review stage",
             Self::ApplyDecisions => "Apply access review decisions",
@@ -64,6 +67,7 @@ impl Activity {
         match self {
             Self::CreateDefinition
             | Self::StopDefinition
+            | Self::DeleteDefinition
             | Self::StopInstance
             | Self::StopStage
             | Self::SendReminder => "Policy",
@@ -78,6 +82,7 @@ impl Activity {
     pub const fn operation_type(self) -> &'static str {
         match self {
             Self::CreateDefinition => "Add",
+            Self::DeleteDefinition => "Delete",
             _ => "Update",
         }
     }

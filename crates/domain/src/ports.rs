@@ -246,6 +246,11 @@ pub trait DefinitionRepository: Send + Sync {
     /// The definition with this id, if any.
     async fn get(&self, id: DefinitionId) -> Result<Option<Definition>, RepositoryError>;
 
+    /// Deletes the definition and everything below it (instances, stages,
+    /// decision items and their history), all or nothing; the audit
+    /// records stay. False when it was gone already.
+    async fn delete(&self, id: DefinitionId) -> Result<bool, RepositoryError>;
+
     /// A page of definitions, oldest first; only those created by
     /// `created_by` when it is given.
     async fn list(

@@ -313,6 +313,38 @@ impl DefinitionRepository for InMemoryRepository {
             .cloned())
     }
 
+    async fn delete(&self, id: DefinitionId) -> Result<bool, RepositoryError> {
+        let mut store = self.store()?;
+        let before = store.definitions.len();
+        store.definitions.retain(|d| d.id != id);
+        if store.definitions.len() == before {
+            return Ok(false);
+        }
+        let instances: Vec<InstanceId> = store
+            .instances
+            .iter()
+            .filter(|i| i.definition_id == id)
+            .map(|i| i.id)
+            .collect();
+        store.instances.retain(|i| i.definition_id != id);
+        store.stages.retain(|s| !instances.contains(&s.instance_id));
+        let items: Vec<DecisionItemId> = store
+            .items
+            .iter()
+            .filter(|i| instances.contains(&i.instance_id))
+            .map(|i| i.id)
+            .collect();
+        store.items.retain(|i| !instances.contains(&i.instance_id));
+        store
+            .phases
+            .retain(|(_, instance, _)| !instances.contains(instance));
+        store
+            .phase_items
+            .retain(|(_, item, _)| !items.contains(item));
+        store.history.retain(|(_, item, _)| !items.contains(item));
+        Ok(true)
+    }
+
     async fn list(
         &self,
         query: ListQuery,

@@ -101,6 +101,18 @@ impl DefinitionRepository for PgRepository {
         insert_definition(&mut conn, definition).await
     }
 
+    async fn delete(&self, id: DefinitionId) -> Result<bool, RepositoryError> {
+        // One statement: the foreign keys cascade to instances, stages,
+        // phases, items and history, in its one transaction. The audit
+        // tables have no foreign key to it and keep their records.
+        let deleted = sqlx::query("DELETE FROM access_review_definitions WHERE id = $1")
+            .bind(id.as_uuid())
+            .execute(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        Ok(deleted.rows_affected() == 1)
+    }
+
     async fn get(&self, id: DefinitionId) -> Result<Option<Definition>, RepositoryError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {DEFINITION_COLUMNS} FROM access_review_definitions WHERE id = $1"

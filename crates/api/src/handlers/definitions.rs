@@ -103,3 +103,18 @@ pub async fn stop_definition(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `DELETE …/definitions/{id}`: 204. The definition and everything below
+/// it go; the audit log keeps its records.
+pub async fn delete_definition(
+    caller: Writer,
+    path: DefinitionPath,
+    State(state): State<AppState>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .use_cases
+        .lifecycle
+        .delete_definition(caller.actor(), path.definition)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -7,4 +7,5 @@ mod lifecycle;
 mod people;
 mod reviews;
 mod rs256;
+mod surface;
 mod throttling;

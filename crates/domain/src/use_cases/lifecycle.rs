@@ -390,6 +390,29 @@ impl Lifecycle {
         Ok(self.lifecycle.record_action(&audit).await?)
     }
 
+    /// `DELETE …/definitions/{id}`: the definition goes, with its
+    /// instances, stages, decision items and their history, whatever their
+    /// status; the audit records stay.
+    ///
+    /// # Errors
+    /// [`LifecycleError::NotFound`], also when a concurrent delete won;
+    /// [`LifecycleError::Forbidden`] for a caller who may not act on it.
+    pub async fn delete_definition(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+    ) -> Result<(), LifecycleError> {
+        let definition = find_definition(&*self.definitions, definition_id).await?;
+        if !actor.may_write(&definition) {
+            return Err(LifecycleError::Forbidden);
+        }
+        if self.definitions.delete(definition.id).await? {
+            Ok(())
+        } else {
+            Err(LifecycleError::NotFound(Missing::Definition(definition_id)))
+        }
+    }
+
     /// `POST …/definitions/{id}/stop`: ends the instance in progress, if
     /// any, as an instance stop does, and completes the definition so that
     /// no further instance starts.

@@ -28,7 +28,7 @@ fn group_id() -> PrincipalId {
     PrincipalId::from_uuid(GROUP)
 }
 
-async fn user(db: &Db, name: &str) -> PrincipalId {
+pub(crate) async fn user(db: &Db, name: &str) -> PrincipalId {
     let id = PrincipalId::new_random();
     db.repo
         .create_user(&User {
@@ -44,7 +44,7 @@ async fn user(db: &Db, name: &str) -> PrincipalId {
     id
 }
 
-async fn member_of(db: &Db, group: PrincipalId, name: &str) -> PrincipalId {
+pub(crate) async fn member_of(db: &Db, group: PrincipalId, name: &str) -> PrincipalId {
     let id = user(db, name).await;
     db.repo.add(group, Relation::Members, id).await.unwrap();
     id

@@ -489,3 +489,85 @@ async fn a_closed_pool_is_reported_as_unavailable() {
         "{result:?}"
     );
 }
+
+/// `DELETE …/definitions/{id}`: one statement whose cascade removes the
+/// definition's instances, stages, phases, items and history, and nothing
+/// of another review; the audit ledger keeps its rows.
+#[tokio::test]
+async fn deleting_a_definition_removes_everything_below_it_and_nothing_else() {
+    use access_reviews_domain::ports::DefinitionRepository as _;
+
+    let db = Db::new().await;
+    for name in ["ann", "bob", "cat"] {
+        crate::lifecycle::member_of(&db, PrincipalId::from_uuid(GROUP), name).await;
+    }
+    let mut reviews = Vec::new();
+    for _ in 0..2 {
+        let review = db
+            .create()
+            .execute(&admin(), spec(2))
+            .await
+            .unwrap()
+            .started()
+            .unwrap();
+        // A stop: a second stage, a phase, carried items and a ledger row.
+        db.stop()
+            .execute(
+                &admin(),
+                review.definition.id,
+                review.instance.id,
+                review.first_stage.as_ref().unwrap().id,
+            )
+            .await
+            .unwrap();
+        reviews.push(review);
+    }
+    let rows = |definition: Uuid| {
+        let pool = db.pool.clone();
+        async move {
+            let mut counts = Vec::new();
+            for sql in [
+                "SELECT count(*) FROM access_review_definitions WHERE id = $1",
+                "SELECT count(*) FROM access_review_instances WHERE definition_id = $1",
+                "SELECT count(*) FROM access_review_stages s JOIN access_review_instances i \
+                 ON i.id = s.instance_id WHERE i.definition_id = $1",
+                "SELECT count(*) FROM review_phases p JOIN access_review_instances i \
+                 ON i.id = p.instance_id WHERE i.definition_id = $1",
+                "SELECT count(*) FROM decision_items d JOIN access_review_instances i \
+                 ON i.id = d.instance_id WHERE i.definition_id = $1",
+                "SELECT count(*) FROM access_review_audit WHERE definition_id = $1",
+            ] {
+                let n: i64 = sqlx::query_scalar(sql)
+                    .bind(definition)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                counts.push(n);
+            }
+            counts
+        }
+    };
+    let (gone, kept) = (
+        reviews[0].definition.id.as_uuid(),
+        reviews[1].definition.id.as_uuid(),
+    );
+    let before = rows(kept).await;
+    assert_eq!(before[..5], [1, 1, 2, 2, 3]);
+    let total = |table: &'static str| db.count(table);
+    let phase_items = total("SELECT count(*) FROM phase_items").await;
+
+    assert!(db.repo.delete(reviews[0].definition.id).await.unwrap());
+    assert_eq!(rows(gone).await, [0, 0, 0, 0, 0, 1], "the ledger row stays");
+    assert_eq!(rows(kept).await, before, "the other review is untouched");
+    let phase_items_after = total("SELECT count(*) FROM phase_items").await;
+    assert!(phase_items > 0);
+    assert_eq!(
+        phase_items_after * 2,
+        phase_items,
+        "half the phase items went"
+    );
+    assert!(
+        !db.repo.delete(reviews[0].definition.id).await.unwrap(),
+        "gone already"
+    );
+}
