@@ -152,6 +152,10 @@ pub fn router(state: AppState) -> Router {
             get(instances::list_instances),
         )
         .route(&instance, get(instances::get_instance))
+        .route(
+            &format!("{instance}/contactedReviewers"),
+            get(instances::contacted_reviewers),
+        )
         .route(&format!("{instance}/stages"), get(stages::list_stages))
         .route(&stage, get(stages::get_stage))
         .route(&format!("{stage}/stop"), post(stages::stop_stage))

@@ -339,6 +339,45 @@ pub fn collection<T: Serialize>(
     Value::Object(object)
 }
 
+/// `$orderby=<property> [asc|desc]` over one of `allowed` (names as Graph
+/// spells them), and the other options. `Some((property, descending))`.
+///
+/// # Errors
+/// 400 `invalidQueryOption` for another property or form.
+pub fn split_order_by(
+    raw: &RawOptions,
+    allowed: &[&'static str],
+) -> Result<(Option<(&'static str, bool)>, RawOptions), ApiError> {
+    let order = option(raw, "$orderby")?
+        .map(|o| {
+            let words: Vec<&str> = o.split_whitespace().collect();
+            let (name, direction) = match words[..] {
+                [name] => (name, "asc"),
+                [name, direction] => (name, direction),
+                _ => ("", ""),
+            };
+            let property = allowed.iter().find(|p| p.eq_ignore_ascii_case(name));
+            match (property, direction.to_ascii_lowercase().as_str()) {
+                (Some(p), "asc") => Ok((*p, false)),
+                (Some(p), "desc") => Ok((*p, true)),
+                _ => Err(ApiError::invalid(
+                    "invalidQueryOption",
+                    format!(
+                        "$orderby '{o}' is not supported; use one of {} with asc or desc.",
+                        allowed.join(", ")
+                    ),
+                )),
+            }
+        })
+        .transpose()?;
+    let rest = raw
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("$orderby"))
+        .cloned()
+        .collect();
+    Ok((order, rest))
+}
+
 /// The query of `GET /auditLogs/directoryAudits`: `$filter` (conditions
 /// joined by `and`: `activityDateTime ge|le <time>`, `loggedByService`,
 /// `category` or `activityDisplayName eq '<text>'`,

@@ -144,6 +144,13 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
+            "get",
+            format!("{i}/contactedReviewers"),
+            "listContactedReviewers",
+            "List everyone who reviews in an instance",
+        )
+        .lists("accessReviewReviewer"),
+        op(
             "post",
             format!("{i}/applyDecisions"),
             "applyDecisions",
@@ -439,6 +446,8 @@ fn schemas() -> Value {
             ("mailEnabled", "boolean"), ("securityEnabled", "boolean")]),
         "directoryObject": properties(&[("@odata.type", "string"), ("id", "uuid"), ("displayName", "string")]),
         "reference": properties(&[("@odata.id", "string")]),
+        "accessReviewReviewer": properties(&[("id", "uuid"), ("displayName", "string"),
+            ("userPrincipalName", "string"), ("createdDateTime", "date-time")]),
         "directoryAudit": properties(&[("id", "string"), ("category", "string"), ("correlationId", "uuid"),
             ("result", "string"), ("resultReason", "string"), ("activityDisplayName", "string"),
             ("activityDateTime", "date-time"), ("loggedByService", "string"), ("operationType", "string"),

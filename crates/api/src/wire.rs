@@ -305,6 +305,31 @@ pub struct InstanceDto {
     fallback_reviewers: Vec<ScopeDto>,
 }
 
+/// `accessReviewReviewer`: a contacted reviewer of an instance.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewerDto {
+    id: String,
+    display_name: Option<String>,
+    user_principal_name: Option<String>,
+    created_date_time: String,
+}
+
+/// The properties `$select` may name on a contacted reviewer.
+pub const REVIEWER_PROPERTIES: &[&str] =
+    &["id", "displayName", "userPrincipalName", "createdDateTime"];
+
+impl From<&access_reviews_domain::decision::ContactedReviewer> for ReviewerDto {
+    fn from(r: &access_reviews_domain::decision::ContactedReviewer) -> Self {
+        Self {
+            id: r.id.to_string(),
+            display_name: r.display_name.clone(),
+            user_principal_name: r.user_principal_name.clone(),
+            created_date_time: timestamp(r.since),
+        }
+    }
+}
+
 /// The properties `$select` may name on an instance.
 pub const INSTANCE_PROPERTIES: &[&str] = &[
     "id",

@@ -350,6 +350,69 @@ impl ReviewerRules {
             || by_manager == Some(reviewer)
             || (primary_is_nobody && self.fallback.contains(&reviewer))
     }
+
+    /// Everyone who reviews the item of `principal` (whose manager is
+    /// `manager`): exactly those for whom [`Self::reviews`] holds.
+    pub fn reviewers_of(
+        &self,
+        principal: PrincipalId,
+        manager: Option<PrincipalId>,
+    ) -> Vec<PrincipalId> {
+        if self.self_review {
+            return vec![principal];
+        }
+        let mut primary = self.fixed.clone();
+        primary.extend(manager.filter(|_| self.by_manager));
+        if primary.is_empty() {
+            self.fallback.clone()
+        } else {
+            primary
+        }
+    }
+}
+
+/// A reviewer of an instance (`accessReviewReviewer`, the instance's
+/// `contactedReviewers`): anyone who reviews one of its items in any of
+/// its stages, since the start of the first such stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactedReviewer {
+    /// Object id.
+    pub id: PrincipalId,
+    /// Display name, when the directory knows the user.
+    pub display_name: Option<String>,
+    /// Sign-in name, when the directory knows the user.
+    pub user_principal_name: Option<String>,
+    /// `createdDateTime`: when they became a reviewer of the instance.
+    pub since: DateTime<Utc>,
+}
+
+/// How contacted reviewers are sorted (`$orderby`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReviewerOrder {
+    /// By `createdDateTime`, then id (the default).
+    #[default]
+    Since,
+    /// By `displayName` (unknown names last), then id.
+    DisplayName,
+}
+
+impl ReviewerOrder {
+    /// Sorts `reviewers`, descending when `descending`.
+    pub fn sort(self, reviewers: &mut [ContactedReviewer], descending: bool) {
+        reviewers.sort_by(|a, b| {
+            let by = match self {
+                Self::Since => a.since.cmp(&b.since),
+                Self::DisplayName => match (&a.display_name, &b.display_name) {
+                    (Some(x), Some(y)) => x.to_lowercase().cmp(&y.to_lowercase()),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                },
+            }
+            .then(a.id.cmp(&b.id));
+            if descending { by.reverse() } else { by }
+        });
+    }
 }
 
 #[cfg(test)]
@@ -358,6 +421,51 @@ mod tests {
 
     fn rule(moving: &[MoveDecision]) -> MoveRule {
         MoveRule(Some(moving.to_vec()))
+    }
+
+    #[test]
+    fn the_reviewers_of_an_item_are_exactly_those_the_rule_lets_review() {
+        let ids: Vec<PrincipalId> = (0..5).map(|_| PrincipalId::new_random()).collect();
+        let (principal, manager, fixed, fallback, stranger) =
+            (ids[0], ids[1], ids[2], ids[3], ids[4]);
+        let rules = [
+            ReviewerRules {
+                self_review: true,
+                ..ReviewerRules::default()
+            },
+            ReviewerRules {
+                fixed: vec![fixed],
+                fallback: vec![fallback],
+                ..ReviewerRules::default()
+            },
+            ReviewerRules {
+                by_manager: true,
+                fallback: vec![fallback],
+                ..ReviewerRules::default()
+            },
+            ReviewerRules {
+                by_manager: true,
+                fixed: vec![fixed],
+                ..ReviewerRules::default()
+            },
+            ReviewerRules {
+                fallback: vec![fallback],
+                ..ReviewerRules::default()
+            },
+        ];
+        for rule in &rules {
+            for manager in [Some(manager), None] {
+                let listed = rule.reviewers_of(principal, manager);
+                for who in &ids {
+                    assert_eq!(
+                        listed.contains(who),
+                        rule.reviews(*who, principal, manager),
+                        "{rule:?} {manager:?}"
+                    );
+                }
+                assert!(!listed.contains(&stranger));
+            }
+        }
     }
 
     #[test]

@@ -149,6 +149,14 @@ pub type Located<T> = Result<(T, Access), Missing>;
 /// found may a second trip tell what is missing.
 #[async_trait]
 pub trait ReviewReads: Send + Sync {
+    /// Everyone who reviews an item of the instance in any of its phases,
+    /// each once, since the start of the first such phase
+    /// ([`ReviewerRules::reviewers_of`]); read after the instance itself.
+    async fn contacted_reviewers(
+        &self,
+        instance: InstanceId,
+    ) -> Result<Vec<crate::decision::ContactedReviewer>, RepositoryError>;
+
     /// A definition.
     async fn definition(
         &self,

@@ -1175,6 +1175,55 @@ fn locate<T>(access: Result<Access, Missing>, object: Option<T>, missing: Missin
 
 #[async_trait]
 impl ReviewReads for InMemoryRepository {
+    async fn contacted_reviewers(
+        &self,
+        instance: InstanceId,
+    ) -> Result<Vec<crate::decision::ContactedReviewer>, RepositoryError> {
+        let store = self.store()?;
+        let mut since: HashMap<PrincipalId, DateTime<Utc>> = HashMap::new();
+        for (phase, owner, rules) in store.phases.iter().filter(|(_, i, _)| *i == instance) {
+            let started = match phase {
+                Phase::Stage(id) => store
+                    .stages
+                    .iter()
+                    .find(|s| s.id == *id)
+                    .map(|s| s.start_date_time),
+                Phase::Instance(_) => store
+                    .instances
+                    .iter()
+                    .find(|i| i.id == *owner)
+                    .map(|i| i.start_date_time),
+            };
+            let Some(started) = started else { continue };
+            for (_, item, manager) in store.phase_items.iter().filter(|(p, _, _)| p == phase) {
+                let Some(principal) = store
+                    .items
+                    .iter()
+                    .find(|i| i.id == *item)
+                    .map(|i| i.principal.id)
+                else {
+                    continue;
+                };
+                for reviewer in rules.reviewers_of(principal, *manager) {
+                    let entry = since.entry(reviewer).or_insert(started);
+                    *entry = (*entry).min(started);
+                }
+            }
+        }
+        Ok(since
+            .into_iter()
+            .map(|(id, since)| {
+                let user = store.users.iter().find(|u| u.id == id);
+                crate::decision::ContactedReviewer {
+                    id,
+                    display_name: user.map(|u| u.display_name.clone()),
+                    user_principal_name: user.map(|u| u.user_principal_name.clone()),
+                    since,
+                }
+            })
+            .collect())
+    }
+
     async fn definition(
         &self,
         id: DefinitionId,

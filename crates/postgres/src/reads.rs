@@ -5,7 +5,7 @@
 //! object of the path is missing (or, for a list, whether the page is
 //! simply empty).
 
-use access_reviews_domain::decision::{Decision, DecisionItem};
+use access_reviews_domain::decision::{ContactedReviewer, Decision, DecisionItem};
 use access_reviews_domain::definition::Definition;
 use access_reviews_domain::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
 use access_reviews_domain::instance::Instance;
@@ -16,6 +16,7 @@ use access_reviews_domain::query::{ListQuery, Page, PageRequest};
 use access_reviews_domain::stage::Stage;
 use access_reviews_domain::status::ReviewStatus;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::Postgres;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::QueryAs;
@@ -305,6 +306,33 @@ impl PgRepository {
 
 #[async_trait]
 impl ReviewReads for PgRepository {
+    async fn contacted_reviewers(
+        &self,
+        instance: InstanceId,
+    ) -> Result<Vec<ContactedReviewer>, RepositoryError> {
+        #[derive(sqlx::FromRow)]
+        struct ReviewerRow {
+            id: Uuid,
+            since: DateTime<Utc>,
+            display_name: Option<String>,
+            user_principal_name: Option<String>,
+        }
+        let rows: Vec<ReviewerRow> = sqlx::query_as(crate::rules::CONTACTED_REVIEWERS)
+            .bind(instance.as_uuid())
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ContactedReviewer {
+                id: PrincipalId::from_uuid(r.id),
+                display_name: r.display_name,
+                user_principal_name: r.user_principal_name,
+                since: r.since,
+            })
+            .collect())
+    }
+
     async fn definition(
         &self,
         id: DefinitionId,

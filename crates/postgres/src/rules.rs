@@ -23,3 +23,39 @@ pub(crate) const REVIEWS: &str = "(CASE WHEN rp.self_review THEN i.principal_id 
            AND EXISTS (SELECT 1 FROM phase_reviewers r WHERE r.phase_id = rp.id \
                        AND r.role = 'fallback' AND r.reviewer_id = $who)) \
      END)";
+
+/// Everyone who reviews an item of instance `$1` in any of its phases,
+/// with the start of the first such phase and their names:
+/// [`ReviewerRules::reviewers_of`](access_reviews_domain::decision::ReviewerRules::reviewers_of)
+/// in SQL, over every item of every phase.
+pub(crate) const CONTACTED_REVIEWERS: &str = "\
+    WITH phases AS ( \
+        SELECT rp.id, rp.self_review, rp.by_manager, \
+               coalesce(s.start_date_time, inst.start_date_time) AS started, \
+               EXISTS (SELECT 1 FROM phase_reviewers r WHERE r.phase_id = rp.id \
+                       AND r.role = 'primary') AS has_fixed \
+        FROM review_phases rp \
+        JOIN access_review_instances inst ON inst.id = rp.instance_id \
+        LEFT JOIN access_review_stages s ON s.id = rp.id \
+        WHERE rp.instance_id = $1 \
+    ), contacted AS ( \
+        SELECT i.principal_id AS reviewer, ph.started FROM phases ph \
+        JOIN phase_items pi ON pi.phase_id = ph.id JOIN decision_items i ON i.id = pi.item_id \
+        WHERE ph.self_review \
+        UNION ALL \
+        SELECT r.reviewer_id, ph.started FROM phases ph \
+        JOIN phase_reviewers r ON r.phase_id = ph.id AND r.role = 'primary' \
+        WHERE NOT ph.self_review AND EXISTS (SELECT 1 FROM phase_items pi WHERE pi.phase_id = ph.id) \
+        UNION ALL \
+        SELECT pi.manager_id, ph.started FROM phases ph JOIN phase_items pi ON pi.phase_id = ph.id \
+        WHERE NOT ph.self_review AND ph.by_manager AND pi.manager_id IS NOT NULL \
+        UNION ALL \
+        SELECT r.reviewer_id, ph.started FROM phases ph \
+        JOIN phase_reviewers r ON r.phase_id = ph.id AND r.role = 'fallback' \
+        WHERE NOT ph.self_review AND NOT ph.has_fixed AND EXISTS ( \
+            SELECT 1 FROM phase_items pi WHERE pi.phase_id = ph.id \
+            AND NOT (ph.by_manager AND pi.manager_id IS NOT NULL)) \
+    ) \
+    SELECT c.reviewer AS id, min(c.started) AS since, u.display_name, u.user_principal_name \
+    FROM contacted c LEFT JOIN directory_users u ON u.id = c.reviewer \
+    GROUP BY c.reviewer, u.display_name, u.user_principal_name";

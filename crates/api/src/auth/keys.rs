@@ -83,9 +83,6 @@ impl KeyUrl {
     /// # Errors
     /// When no HTTP client can be built.
     pub fn new(url: &str) -> Result<Self, KeySetError> {
-        // HTTPS through rustls with the ring provider, made the process
-        // default unless another already is.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .build()

@@ -11,7 +11,8 @@ use crate::AppState;
 use crate::auth::{Reader, Writer};
 use crate::error::ApiError;
 use crate::odata::{self, EntityOptions, Filterable, ServiceRoot};
-use crate::wire::{INSTANCE_PROPERTIES, InstanceDto};
+use crate::wire::{INSTANCE_PROPERTIES, InstanceDto, REVIEWER_PROPERTIES, ReviewerDto};
+use access_reviews_domain::decision::ReviewerOrder;
 
 /// `GET …/definitions/{id}/instances`, and
 /// `…/instances/filterByCurrentUser(on='reviewer')`: those in which the
@@ -107,4 +108,52 @@ pub async fn send_reminder(
         .send_reminder(caller.actor(), path.definition, path.instance)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET …/instances/{id}/contactedReviewers`: everyone who reviews in the
+/// instance (`accessReviewReviewer`), with `$top`, `$skip`, `$select` and
+/// `$orderby` on `displayName` or `createdDateTime` (the default).
+pub async fn contacted_reviewers(
+    caller: Reader,
+    path: InstancePath,
+    root: ServiceRoot,
+    State(state): State<AppState>,
+    uri: Uri,
+    query: RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let raw = options(query)?;
+    let (order, rest) = odata::split_order_by(&raw, &["displayName", "createdDateTime"])?;
+    let (order, descending) = match order {
+        Some(("displayName", descending)) => (ReviewerOrder::DisplayName, descending),
+        Some((_, descending)) => (ReviewerOrder::Since, descending),
+        None => (ReviewerOrder::Since, false),
+    };
+    let options = odata::CollectionOptions::parse(&rest, REVIEWER_PROPERTIES, Filterable::Nothing)?;
+    let page = state
+        .use_cases
+        .read
+        .contacted_reviewers(
+            caller.actor(),
+            path.definition,
+            path.instance,
+            order,
+            descending,
+            options.page,
+        )
+        .await?;
+    let items: Vec<_> = page.items.iter().map(ReviewerDto::from).collect();
+    let next = page
+        .has_more
+        .then(|| options.next_link(&root, uri.path(), &raw));
+    let context = format!(
+        "{}('{}')/contactedReviewers",
+        instances_context(path.definition),
+        path.instance
+    );
+    Ok(Json(odata::collection(
+        root.context(&context),
+        &items,
+        options.select.as_deref(),
+        next,
+    )))
 }

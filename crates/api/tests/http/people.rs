@@ -33,7 +33,7 @@ fn reference(id: &str) -> Value {
 }
 
 impl App {
-    async fn user(&self, name: &str) -> String {
+    pub(crate) async fn user(&self, name: &str) -> String {
         let answer = self.post(USERS, &directory_admin(), user_body(name)).await;
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
         answer.body["id"].as_str().unwrap().to_owned()
@@ -47,7 +47,7 @@ impl App {
         answer.body["id"].as_str().unwrap().to_owned()
     }
 
-    async fn relate(&self, group: &str, relation: &str, id: &str) -> Answer {
+    pub(crate) async fn relate(&self, group: &str, relation: &str, id: &str) -> Answer {
         self.post(
             &format!("{GROUPS}/{group}/{relation}/$ref"),
             &directory_admin(),
@@ -56,7 +56,7 @@ impl App {
         .await
     }
 
-    async fn put(&self, uri: &str, token: &str, body: Value) -> Answer {
+    pub(crate) async fn put(&self, uri: &str, token: &str, body: Value) -> Answer {
         self.call(Method::PUT, uri, Some(token), Some(body)).await
     }
 

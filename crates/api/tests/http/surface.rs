@@ -1,6 +1,8 @@
-//! The rest of Graph's access review operations: deleting a definition.
+//! The rest of Graph's access review operations: deleting a definition,
+//! an instance's contacted reviewers.
 
 use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::common::*;
@@ -116,4 +118,172 @@ async fn deleting_a_definition_removes_it_and_all_below_it_and_is_audited() {
         "newest first: the creator's delete, the malformed id, the second delete's 404, \
          the first delete, the two refusals"
     );
+}
+
+fn names(answer: &Answer) -> Vec<String> {
+    answer.body["value"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", answer.body))
+        .iter()
+        .map(|r| r["displayName"].as_str().unwrap_or("?").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn contacted_reviewers_are_everyone_who_reviews_in_any_stage_since_it_started() {
+    let app = app();
+    let (ann, bob) = (app.user("ann").await, app.user("bob").await);
+    let (meg, olga) = (app.user("meg").await, app.user("olga").await);
+    for member in [&ann, &bob] {
+        let added = app.relate(SCOPE_GROUP, "members", member).await;
+        assert_eq!(added.status, StatusCode::NO_CONTENT);
+    }
+    let manager = app
+        .put(
+            &format!("/v1.0/users/{ann}/manager/$ref"),
+            &delegated("Directory.ReadWrite.All", &[GLOBAL_ADMIN]),
+            json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{meg}")}),
+        )
+        .await;
+    assert_eq!(manager.status, StatusCode::NO_CONTENT);
+    let mut body = definition_body(2);
+    body["stageSettings"][1]["fallbackReviewers"] =
+        json!([{"query": format!("/users/{olga}"), "queryType": "MicrosoftGraph"}]);
+    let created = app.post(DEFINITIONS, &admin(), body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let definition = created.body["id"].as_str().unwrap();
+    let instances = app
+        .get(&format!("{DEFINITIONS}/{definition}/instances"), &admin())
+        .await;
+    let instance = format!(
+        "{DEFINITIONS}/{definition}/instances/{}",
+        instances.body["value"][0]["id"].as_str().unwrap()
+    );
+    let contacted = format!("{instance}/contactedReviewers");
+
+    let first = app.get(&contacted, &admin()).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(
+        first.body,
+        json!({
+            "@odata.context": format!(
+                "http://reviews.example.test/v1.0/$metadata#identityGovernance/accessReviews/definitions('{definition}')/instances('{}')/contactedReviewers",
+                instances.body["value"][0]["id"].as_str().unwrap()
+            ),
+            "value": [{
+                "id": STAGE_ONE_REVIEWER,
+                "displayName": "Stage one reviewer",
+                "userPrincipalName": "reviewer@example.test",
+                "createdDateTime": "2026-11-02T09:00:00Z"
+            }]
+        })
+    );
+
+    // A day later stage 1 stops: Ann's manager reviews her item in stage 2;
+    // Bob has no manager, so the fallback reviewer reviews his.
+    let moved = app
+        .post("/testing/clock", &admin(), json!({"advanceBy": "P1D"}))
+        .await;
+    assert_eq!(moved.status, StatusCode::OK);
+    let stages = app.get(&format!("{instance}/stages"), &admin()).await;
+    let stage = stages.body["value"][0]["id"].as_str().unwrap();
+    let stopped = app
+        .stop(&format!("{instance}/stages/{stage}"), &admin())
+        .await;
+    assert_eq!(stopped.status, StatusCode::NO_CONTENT);
+
+    let all = app.get(&contacted, &admin()).await;
+    let by_id: Vec<(String, String)> = all.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["displayName"].as_str().unwrap().to_owned(),
+                r["createdDateTime"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(by_id.len(), 3, "{}", all.body);
+    assert_eq!(
+        by_id[0],
+        ("Stage one reviewer".into(), "2026-11-02T09:00:00Z".into())
+    );
+    let mut later: Vec<_> = by_id[1..].to_vec();
+    later.sort();
+    assert_eq!(
+        later,
+        [
+            ("meg".to_owned(), "2026-11-03T09:00:00Z".to_owned()),
+            ("olga".to_owned(), "2026-11-03T09:00:00Z".to_owned())
+        ]
+    );
+    assert!(!by_id.iter().any(|(n, _)| n == "ann" || n == "bob"));
+
+    let by_name = app
+        .get(
+            &format!("{contacted}?$orderby=displayName%20desc"),
+            &admin(),
+        )
+        .await;
+    assert_eq!(names(&by_name), ["Stage one reviewer", "olga", "meg"]);
+    let newest = app
+        .get(
+            &format!("{contacted}?$orderby=createdDateTime%20desc&$top=2"),
+            &admin(),
+        )
+        .await;
+    assert_eq!(names(&newest).len(), 2);
+    assert!(!names(&newest).contains(&"Stage one reviewer".to_owned()));
+    let next = newest.body["@odata.nextLink"].as_str().unwrap();
+    let rest = app
+        .get(
+            next.strip_prefix("http://reviews.example.test").unwrap(),
+            &admin(),
+        )
+        .await;
+    assert_eq!(names(&rest), ["Stage one reviewer"]);
+    let selected = app
+        .get(&format!("{contacted}?$select=id&$top=1"), &admin())
+        .await;
+    assert_eq!(selected.body["value"][0].as_object().unwrap().len(), 1);
+
+    for query in [
+        "$orderby=id",
+        "$orderby=displayName%20sideways",
+        "$filter=id%20eq%20%27x%27",
+    ] {
+        let refused = app.get(&format!("{contacted}?{query}"), &admin()).await;
+        assert_error(
+            &refused,
+            StatusCode::BAD_REQUEST,
+            "invalidRequest",
+            Some("invalidQueryOption"),
+        );
+    }
+    let stranger = app
+        .get(&contacted, &delegated("AccessReview.Read.All", &[]))
+        .await;
+    assert_error(&stranger, StatusCode::FORBIDDEN, "accessDenied", None);
+    let as_meg = app
+        .get(
+            &contacted,
+            &delegated_as(&meg, "AccessReview.Read.All", &[]),
+        )
+        .await;
+    assert_eq!(
+        as_meg.status,
+        StatusCode::OK,
+        "a reviewer of the instance reads it"
+    );
+    let unknown = app
+        .get(
+            &format!(
+                "{DEFINITIONS}/{definition}/instances/{}/contactedReviewers",
+                Uuid::new_v4()
+            ),
+            &admin(),
+        )
+        .await;
+    assert_error(&unknown, StatusCode::NOT_FOUND, "itemNotFound", None);
 }

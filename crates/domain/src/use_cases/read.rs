@@ -1,11 +1,12 @@
 use std::sync::Arc;
 
 use crate::actor::Actor;
+use crate::decision::{ContactedReviewer, ReviewerOrder};
 use crate::definition::Definition;
 use crate::ids::{DefinitionId, InstanceId, StageId};
 use crate::instance::Instance;
 use crate::ports::{DefinitionRepository, Located, RepositoryError, ReviewReads};
-use crate::query::{ListQuery, Page};
+use crate::query::{ListQuery, Page, PageRequest};
 use crate::stage::Stage;
 use crate::use_cases::Missing;
 use crate::use_cases::Ports;
@@ -138,6 +139,27 @@ impl ReadReviews {
             .instance(definition_id, instance_id, actor.reviewer_to_check())
             .await?;
         visible(actor, located)
+    }
+
+    /// `GET …/instances/{id}/contactedReviewers`: everyone who reviews in
+    /// the instance, sorted by `order` (descending when `descending`),
+    /// one page.
+    ///
+    /// # Errors
+    /// As [`Self::instance`].
+    pub async fn contacted_reviewers(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        order: ReviewerOrder,
+        descending: bool,
+        page: PageRequest,
+    ) -> Result<Page<ContactedReviewer>, ReadError> {
+        let instance = self.instance(actor, definition_id, instance_id).await?;
+        let mut reviewers = self.reads.contacted_reviewers(instance.id).await?;
+        order.sort(&mut reviewers, descending);
+        Ok(Page::of(reviewers, page))
     }
 
     /// A page of an instance's stages; with `mine`, only those in which the

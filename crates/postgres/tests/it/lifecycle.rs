@@ -557,3 +557,87 @@ async fn a_reviewer_is_found_in_any_instance_of_a_definition_and_only_of_it() {
         [reviewed.instance.id]
     );
 }
+
+/// `contactedReviewers` in SQL against the domain's rule: managers, the
+/// fallback for an item without one, then the members themselves, then a
+/// fixed reviewer, each since the start of the first stage they review in.
+#[tokio::test]
+async fn contacted_reviewers_follow_the_reviewer_rules_of_every_stage() {
+    use access_reviews_domain::ports::ReviewReads as _;
+
+    let db = Db::new().await;
+    let group = group_id();
+    let meg = user(&db, "meg").await;
+    let olga = user(&db, "olga").await;
+    let auditor = user(&db, "auditor").await;
+    let ann = member_of(&db, group, "ann").await;
+    member_of(&db, group, "bob").await;
+    db.repo.set_manager(ann, meg).await.unwrap();
+
+    let mut spec = spec(3);
+    let mut plan = spec.stage_plan.stages().to_vec();
+    plan[0].fallback_reviewers = vec![crate::repository::scope(&format!("/users/{olga}"))];
+    plan[1].reviewers.clear();
+    plan[2].reviewers = vec![crate::repository::scope(&format!("/users/{auditor}"))];
+    spec.stage_plan = StagePlan::new(plan).unwrap();
+    let review = db
+        .create()
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
+    let contacted = || async {
+        let mut found: Vec<_> = db
+            .repo
+            .contacted_reviewers(review.instance.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.display_name.unwrap(), r.since))
+            .collect();
+        found.sort();
+        found
+    };
+    let t0 = review.first_stage.as_ref().unwrap().start_date_time;
+    assert_eq!(contacted().await, [("meg".into(), t0), ("olga".into(), t0)]);
+
+    let mut starts = vec![t0];
+    for _ in 0..2 {
+        db.clock.advance(Duration::hours(12));
+        let running = db
+            .stages(review.instance.id)
+            .await
+            .into_iter()
+            .find(|s| s.status() == access_reviews_domain::status::ReviewStatus::InProgress)
+            .unwrap();
+        db.stop()
+            .execute(
+                &admin(),
+                review.definition.id,
+                review.instance.id,
+                running.id,
+            )
+            .await
+            .unwrap();
+        starts.push(
+            db.stages(review.instance.id)
+                .await
+                .last()
+                .unwrap()
+                .start_date_time,
+        );
+    }
+    let (t1, t2) = (starts[1], starts[2]);
+    assert!(t0 < t1 && t1 < t2);
+    assert_eq!(
+        contacted().await,
+        [
+            ("ann".into(), t1),
+            ("auditor".into(), t2),
+            ("bob".into(), t1),
+            ("meg".into(), t0),
+            ("olga".into(), t0),
+        ]
+    );
+}
