@@ -339,15 +339,18 @@ pub fn collection<T: Serialize>(
     Value::Object(object)
 }
 
-/// `$orderby=<property> [asc|desc]` over one of `allowed` (names as Graph
-/// spells them), and the other options. `Some((property, descending))`.
+/// An `$orderby`: the property (as Graph spells it) and whether descending.
+pub type OrderBy = (&'static str, bool);
+
+/// `$orderby=<property> [asc|desc]` over one of `allowed`, and the other
+/// options.
 ///
 /// # Errors
 /// 400 `invalidQueryOption` for another property or form.
 pub fn split_order_by(
     raw: &RawOptions,
     allowed: &[&'static str],
-) -> Result<(Option<(&'static str, bool)>, RawOptions), ApiError> {
+) -> Result<(Option<OrderBy>, RawOptions), ApiError> {
     let order = option(raw, "$orderby")?
         .map(|o| {
             let words: Vec<&str> = o.split_whitespace().collect();
