@@ -2,7 +2,7 @@
 //! an instance's contacted reviewers.
 
 use axum::http::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::common::*;
