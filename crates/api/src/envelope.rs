@@ -144,3 +144,27 @@ fn into_graph_error(
     );
     Response::from_parts(parts, Body::from(body.to_string()))
 }
+
+/// `error` as Graph's error body, for a layer outside the envelope that
+/// turns an answer (`parts`, whose ids it keeps) into an error.
+pub(crate) fn reenvelope(parts: axum::http::response::Parts, error: ApiError) -> Response {
+    use axum::response::IntoResponse as _;
+    let request_id = parts
+        .headers
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let client_request_id = parts.headers.get(&CLIENT_REQUEST_ID).cloned();
+    let mut response = into_graph_error(
+        error.into_response(),
+        &request_id,
+        client_request_id.as_ref(),
+    );
+    for name in [REQUEST_ID, CLIENT_REQUEST_ID] {
+        if let Some(value) = parts.headers.get(&name) {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    response
+}

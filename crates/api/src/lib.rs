@@ -8,6 +8,7 @@
 
 mod audit;
 pub mod auth;
+mod count;
 pub mod envelope;
 pub mod error;
 mod handlers;
@@ -235,5 +236,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CatchPanicLayer::new());
-    envelope::layers(router)
+    // `/$count` is answered by asking the collection, so it goes before
+    // routing: the enveloped router is the fallback of an empty one.
+    let routed = envelope::layers(router);
+    let counting = tower::Layer::layer(&axum::middleware::from_fn(count::count_segment), routed);
+    Router::new().fallback_service(counting)
 }

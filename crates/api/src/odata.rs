@@ -205,7 +205,7 @@ impl CollectionOptions {
         properties: &'static [&'static str],
         filterable: Filterable,
     ) -> Result<Self, ApiError> {
-        only(raw, &["$filter", "$top", "$skip", "$select"])?;
+        only(raw, &["$filter", "$top", "$skip", "$select", "$count"])?;
         let top = option(raw, "$top")?
             .map(|v| {
                 v.parse::<i64>().map_err(|_| {
@@ -230,6 +230,17 @@ impl CollectionOptions {
                 format!("$top must be between 1 and {}.", PageRequest::MAX_TOP),
             )
         })?;
+        let page = match option(raw, "$count")? {
+            None => page,
+            Some(v) if v.eq_ignore_ascii_case("false") => page,
+            Some(v) if v.eq_ignore_ascii_case("true") => page.counted(),
+            Some(v) => {
+                return Err(ApiError::invalid(
+                    "invalidQueryOption",
+                    format!("$count '{v}' is neither true nor false."),
+                ));
+            }
+        };
         let filter = option(raw, "$filter")?
             .map(|f| parse_filter(f, filterable))
             .transpose()?;
@@ -321,9 +332,13 @@ pub fn collection<T: Serialize>(
     items: &[T],
     select: Option<&[&'static str]>,
     next_link: Option<String>,
+    total: Option<u64>,
 ) -> Value {
     let mut object = Map::new();
     object.insert("@odata.context".into(), context.into());
+    if let Some(total) = total {
+        object.insert("@odata.count".into(), total.into());
+    }
     if let Some(next) = next_link {
         object.insert("@odata.nextLink".into(), next.into());
     }
@@ -390,10 +405,14 @@ pub fn split_order_by(
 /// # Errors
 /// 400 `invalidQueryOption` naming what is not supported.
 pub fn audit_query(raw: &RawOptions) -> Result<(AuditQuery, PageRequest), ApiError> {
-    only(raw, &["$filter", "$top", "$skip", "$orderby"])?;
+    only(raw, &["$filter", "$top", "$skip", "$orderby", "$count"])?;
     let page = CollectionOptions::parse(
         &raw.iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("$top") || k.eq_ignore_ascii_case("$skip"))
+            .filter(|(k, _)| {
+                ["$top", "$skip", "$count"]
+                    .iter()
+                    .any(|o| k.eq_ignore_ascii_case(o))
+            })
             .cloned()
             .collect(),
         &[],
@@ -584,7 +603,8 @@ mod tests {
             vec![("$filter", "status eq 'Done'")],
             vec![("$select", "id,nope")],
             vec![("$orderby", "status")],
-            vec![("$count", "true")],
+            vec![("$count", "yes")],
+            vec![("$count", "true"), ("$count", "false")],
             vec![("$top", "1"), ("$top", "2")],
         ] {
             assert!(
@@ -593,6 +613,19 @@ mod tests {
             );
         }
         assert!(EntityOptions::parse(&raw(&[("$top", "1")]), PROPS).is_err());
+        assert!(EntityOptions::parse(&raw(&[("$count", "true")]), PROPS).is_err());
+    }
+
+    #[test]
+    fn count_true_counts_the_collection_and_false_does_not() {
+        let parse = |v: &str| {
+            CollectionOptions::parse(&raw(&[("$count", v)]), PROPS, Filterable::Status)
+                .unwrap()
+                .page
+                .count()
+        };
+        assert!(parse("true") && parse("TRUE"));
+        assert!(!parse("false"));
     }
 
     #[test]

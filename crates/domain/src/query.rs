@@ -7,6 +7,9 @@ use crate::status::ReviewStatus;
 pub struct PageRequest {
     top: u16,
     skip: u64,
+    /// `$count=true`: the page also says how many items the whole
+    /// collection holds.
+    count: bool,
 }
 
 /// `$top` outside 1 to [`PageRequest::MAX_TOP`].
@@ -29,7 +32,23 @@ impl PageRequest {
                 .filter(|t| (1..=Self::MAX_TOP).contains(t))
                 .ok_or(InvalidPageSize)?,
         };
-        Ok(Self { top, skip })
+        Ok(Self {
+            top,
+            skip,
+            count: false,
+        })
+    }
+
+    /// The same page, counting the whole collection too.
+    #[must_use]
+    pub const fn counted(mut self) -> Self {
+        self.count = true;
+        self
+    }
+
+    /// Whether the whole collection is counted.
+    pub const fn count(self) -> bool {
+        self.count
     }
 
     /// Items on the page.
@@ -47,6 +66,7 @@ impl PageRequest {
         Self {
             top: self.top,
             skip: self.skip.saturating_add(u64::from(self.top)),
+            count: self.count,
         }
     }
 }
@@ -56,6 +76,7 @@ impl Default for PageRequest {
         Self {
             top: Self::DEFAULT_TOP,
             skip: 0,
+            count: false,
         }
     }
 }
@@ -76,6 +97,9 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Whether another page follows.
     pub has_more: bool,
+    /// How many items the whole collection holds, when the request asked
+    /// ([`PageRequest::count`]).
+    pub total: Option<u64>,
 }
 
 impl<T> Page<T> {
@@ -83,10 +107,16 @@ impl<T> Page<T> {
     pub fn of(items: impl IntoIterator<Item = T>, page: PageRequest) -> Self {
         let skip = usize::try_from(page.skip()).unwrap_or(usize::MAX);
         let top = usize::from(page.top());
-        let mut items: Vec<T> = items.into_iter().skip(skip).take(top + 1).collect();
+        let all: Vec<T> = items.into_iter().collect();
+        let total = page.count().then_some(all.len() as u64);
+        let mut items: Vec<T> = all.into_iter().skip(skip).take(top + 1).collect();
         let has_more = items.len() > top;
         items.truncate(top);
-        Self { items, has_more }
+        Self {
+            items,
+            has_more,
+            total,
+        }
     }
 }
 
@@ -115,27 +145,39 @@ mod tests {
     }
 
     #[test]
+    fn a_counted_page_says_how_many_the_whole_collection_holds() {
+        let counted = PageRequest::new(Some(2), 1).unwrap().counted();
+        let page = Page::of(1..=5, counted);
+        assert_eq!((page.items, page.total), (vec![2, 3], Some(5)));
+        assert!(counted.next().count(), "the next page counts too");
+        assert_eq!(Page::of(1..=5, PageRequest::default()).total, None);
+    }
+
+    #[test]
     fn a_page_of_items_in_memory_says_whether_more_follow() {
         let page = |top, skip| Page::of(1..=5, PageRequest::new(Some(top), skip).unwrap());
         assert_eq!(
             page(2, 0),
             Page {
                 items: vec![1, 2],
-                has_more: true
+                has_more: true,
+                total: None
             }
         );
         assert_eq!(
             page(2, 3),
             Page {
                 items: vec![4, 5],
-                has_more: false
+                has_more: false,
+                total: None
             }
         );
         assert_eq!(
             page(2, 9),
             Page {
                 items: vec![],
-                has_more: false
+                has_more: false,
+                total: None
             }
         );
     }

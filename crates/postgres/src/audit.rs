@@ -3,7 +3,7 @@
 //! written by a trigger of the migration, in the transition's transaction.
 
 use access_reviews_domain::audit::{
-    AuditEntry, AuditQuery, AuditResult, Initiator, Target, TargetKind,
+    AuditEntry, AuditFilter, AuditQuery, AuditResult, Initiator, Target, TargetKind,
 };
 use access_reviews_domain::ids::{AuditId, PrincipalId};
 use access_reviews_domain::ports::{AuditTrail, RepositoryError};
@@ -89,6 +89,27 @@ impl TryFrom<AuditRow> for AuditEntry {
     }
 }
 
+/// The `AND …` conditions of `f`.
+fn filtered(sql: &mut QueryBuilder<Postgres>, f: &AuditFilter) {
+    if let Some(from) = f.from {
+        sql.push(" AND activity_date_time >= ").push_bind(from);
+    }
+    if let Some(to) = f.to {
+        sql.push(" AND activity_date_time <= ").push_bind(to);
+    }
+    if let Some(category) = &f.category {
+        sql.push(" AND category = ").push_bind(category.clone());
+    }
+    if let Some(activity) = &f.activity {
+        sql.push(" AND activity = ").push_bind(activity.clone());
+    }
+    if let Some(target) = f.target {
+        sql.push(" AND target_ids @> ARRAY[")
+            .push_bind(target)
+            .push("]::uuid[]");
+    }
+}
+
 #[async_trait]
 impl AuditTrail for PgRepository {
     async fn record(&self, entry: &AuditEntry) -> Result<(), RepositoryError> {
@@ -152,28 +173,13 @@ impl AuditTrail for PgRepository {
             return Ok(Page {
                 items: Vec::new(),
                 has_more: false,
+                total: query.page.count().then_some(0),
             });
         }
         let mut sql = QueryBuilder::<Postgres>::new(format!(
             "SELECT {COLUMNS} FROM directory_audits WHERE true"
         ));
-        if let Some(from) = f.from {
-            sql.push(" AND activity_date_time >= ").push_bind(from);
-        }
-        if let Some(to) = f.to {
-            sql.push(" AND activity_date_time <= ").push_bind(to);
-        }
-        if let Some(category) = &f.category {
-            sql.push(" AND category = ").push_bind(category.clone());
-        }
-        if let Some(activity) = &f.activity {
-            sql.push(" AND activity = ").push_bind(activity.clone());
-        }
-        if let Some(target) = f.target {
-            sql.push(" AND target_ids @> ARRAY[")
-                .push_bind(target)
-                .push("]::uuid[]");
-        }
+        filtered(&mut sql, f);
         sql.push(if query.oldest_first {
             " ORDER BY activity_date_time, seq"
         } else {
@@ -195,7 +201,24 @@ impl AuditTrail for PgRepository {
             .take(usize::from(query.page.top()))
             .map(AuditEntry::try_from)
             .collect::<Result<_, _>>()?;
-        Ok(Page { items, has_more })
+        let total = if query.page.count() {
+            let mut count =
+                QueryBuilder::<Postgres>::new("SELECT count(*) FROM directory_audits WHERE true");
+            filtered(&mut count, f);
+            let n: i64 = count
+                .build_query_scalar()
+                .fetch_one(self.pool())
+                .await
+                .map_err(map_sqlx)?;
+            Some(u64::try_from(n).unwrap_or(0))
+        } else {
+            None
+        };
+        Ok(Page {
+            items,
+            has_more,
+            total,
+        })
     }
 
     async fn audit(&self, id: AuditId) -> Result<Option<AuditEntry>, RepositoryError> {

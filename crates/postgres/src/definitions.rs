@@ -14,7 +14,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::error::{CorruptRow, map_sqlx};
-use crate::paging::{limits, paged};
+use crate::paging::{bind, fetch_page, limits};
 use crate::records::{
     QueryScopeRecord, SettingsRecord, StageSettingsRecord, plan_from_records, scopes_from_records,
     status,
@@ -22,6 +22,7 @@ use crate::records::{
 use crate::repository::PgRepository;
 use crate::rules::REVIEWS;
 use crate::writes::{insert_definition, insert_started};
+use sqlx::postgres::PgArguments;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct DefinitionRow {
@@ -131,20 +132,18 @@ impl DefinitionRepository for PgRepository {
         created_by: Option<PrincipalId>,
     ) -> Result<Page<Definition>, RepositoryError> {
         let (limit, offset) = limits(query.page);
-        let sql = sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT {DEFINITION_COLUMNS} FROM access_review_definitions \
              WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR created_by_id = $2) \
              ORDER BY seq LIMIT $3 OFFSET $4"
-        ));
-        let rows: Vec<DefinitionRow> = sqlx::query_as(sql)
-            .bind(query.status.map(ReviewStatus::as_str))
-            .bind(created_by.map(|c| c.as_uuid()))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
+        );
+        let mut args = PgArguments::default();
+        bind(&mut args, query.status.map(ReviewStatus::as_str))?;
+        bind(&mut args, created_by.map(|c| c.as_uuid()))?;
+        bind(&mut args, limit)?;
+        bind(&mut args, offset)?;
+        fetch_page::<DefinitionRow, _>(self.pool(), sql, args, query.page, Definition::try_from)
             .await
-            .map_err(map_sqlx)?;
-        paged(rows, query.page, Definition::try_from)
     }
 
     async fn list_reviewed_by(
@@ -154,7 +153,7 @@ impl DefinitionRepository for PgRepository {
     ) -> Result<Page<Definition>, RepositoryError> {
         let (limit, offset) = limits(query.page);
         let reviews = REVIEWS.replace("$who", "$2");
-        let sql = sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT {DEFINITION_COLUMNS} FROM access_review_definitions d \
              WHERE ($1::text IS NULL OR d.status = $1) \
              AND EXISTS (SELECT 1 FROM access_review_instances ri \
@@ -163,15 +162,13 @@ impl DefinitionRepository for PgRepository {
                  JOIN decision_items i ON i.id = pi.item_id \
                  WHERE ri.definition_id = d.id AND {reviews}) \
              ORDER BY d.seq LIMIT $3 OFFSET $4"
-        ));
-        let rows: Vec<DefinitionRow> = sqlx::query_as(sql)
-            .bind(query.status.map(ReviewStatus::as_str))
-            .bind(who.as_uuid())
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
+        );
+        let mut args = PgArguments::default();
+        bind(&mut args, query.status.map(ReviewStatus::as_str))?;
+        bind(&mut args, who.as_uuid())?;
+        bind(&mut args, limit)?;
+        bind(&mut args, offset)?;
+        fetch_page::<DefinitionRow, _>(self.pool(), sql, args, query.page, Definition::try_from)
             .await
-            .map_err(map_sqlx)?;
-        paged(rows, query.page, Definition::try_from)
     }
 }

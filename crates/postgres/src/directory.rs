@@ -9,8 +9,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::error::{CorruptRow, is_unique_violation, map_sqlx};
-use crate::paging::{limits, paged};
+use crate::paging::{bind, fetch_page, limits};
 use crate::repository::PgRepository;
+use sqlx::postgres::PgArguments;
 
 const USER_COLUMNS: &str =
     "id, display_name, user_principal_name, mail, mail_nickname, account_enabled";
@@ -136,14 +137,11 @@ impl PgRepository {
         page: PageRequest,
     ) -> Result<Page<DirectoryObject>, RepositoryError> {
         let (limit, offset) = limits(page);
-        let rows: Vec<ObjectRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(group.as_uuid())
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        paged(rows, page, DirectoryObject::try_from)
+        let mut args = PgArguments::default();
+        bind(&mut args, group.as_uuid())?;
+        bind(&mut args, limit)?;
+        bind(&mut args, offset)?;
+        fetch_page::<ObjectRow, _>(self.pool(), sql, args, page, DirectoryObject::try_from).await
     }
 }
 
@@ -183,13 +181,10 @@ impl DirectoryRepository for PgRepository {
         let (limit, offset) = limits(page);
         let sql =
             format!("SELECT {USER_COLUMNS} FROM directory_users ORDER BY seq LIMIT $1 OFFSET $2");
-        let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        paged(rows, page, |r| Ok(User::from(r)))
+        let mut args = PgArguments::default();
+        bind(&mut args, limit)?;
+        bind(&mut args, offset)?;
+        fetch_page::<UserRow, _>(self.pool(), sql, args, page, |r| Ok(User::from(r))).await
     }
 
     async fn create_group(&self, group: &Group) -> Result<(), RepositoryError> {
@@ -223,13 +218,10 @@ impl DirectoryRepository for PgRepository {
         let (limit, offset) = limits(page);
         let sql =
             format!("SELECT {GROUP_COLUMNS} FROM directory_groups ORDER BY seq LIMIT $1 OFFSET $2");
-        let rows: Vec<GroupRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        paged(rows, page, |r| Ok(Group::from(r)))
+        let mut args = PgArguments::default();
+        bind(&mut args, limit)?;
+        bind(&mut args, offset)?;
+        fetch_page::<GroupRow, _>(self.pool(), sql, args, page, |r| Ok(Group::from(r))).await
     }
 
     async fn object(&self, id: PrincipalId) -> Result<Option<DirectoryObject>, RepositoryError> {

@@ -28,7 +28,7 @@ use crate::decisions::{ITEM_COLUMNS, ItemRow};
 use crate::definitions::{DEFINITION_COLUMNS, DefinitionRow};
 use crate::error::{CorruptRow, map_sqlx};
 use crate::instances::{INSTANCE_COLUMNS, InstanceRow};
-use crate::paging::{limits, paged};
+use crate::paging::{bind, limits, paged, total};
 use crate::repository::PgRepository;
 use crate::rules::REVIEWS;
 use crate::stages::{STAGE_COLUMNS, StageRow};
@@ -209,6 +209,16 @@ struct ReadPath {
 }
 
 impl ReadPath {
+    /// The path's arguments: `$1` the definition, `$2` the instance (or
+    /// `NULL`), `$3` the reviewer (or `NULL`); a list adds its own.
+    fn args(&self) -> Result<PgArguments, RepositoryError> {
+        let mut args = PgArguments::default();
+        bind(&mut args, self.definition.as_uuid())?;
+        bind(&mut args, self.instance.map(|i| i.as_uuid()))?;
+        bind(&mut args, self.reviewer.map(|r| r.as_uuid()))?;
+        Ok(args)
+    }
+
     /// `sql` with the path bound: `$1` the definition, `$2` the instance
     /// (or `NULL`), `$3` the reviewer (or `NULL`).
     fn query<R>(&self, sql: &'static str) -> QueryAs<'static, Postgres, R, PgArguments>
@@ -280,11 +290,13 @@ impl PgRepository {
         }))
     }
 
-    /// A page: the rows `read` finds, or, when there are none, an empty page
-    /// once the path is known to exist.
+    /// A page: the rows `sql` finds with `args`, or, when there are none,
+    /// an empty page once the path is known to exist; with the whole
+    /// collection's count when the page asks (a second statement).
     async fn page<R, T>(
         &self,
-        read: Read<R>,
+        sql: &'static str,
+        args: PgArguments,
         page: PageRequest,
         path: &ReadPath,
         convert: impl Fn(R) -> Result<T, CorruptRow>,
@@ -292,15 +304,24 @@ impl PgRepository {
     where
         R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
-        let rows = read.fetch_all(self.pool()).await.map_err(map_sqlx)?;
-        if let Some(access) = rows.first().map(|r| r.access) {
+        let rows: Vec<WithAccess<R>> = sqlx::query_as_with(sqlx::AssertSqlSafe(sql), args.clone())
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_sqlx)?;
+        let found = if let Some(access) = rows.first().map(|r| r.access) {
             let rows = rows.into_iter().map(|r| r.row).collect();
-            return Ok(Ok((paged(rows, page, convert)?, access)));
+            (paged(rows, page, convert)?, access)
+        } else {
+            match self.locate(path).await? {
+                PathEnd::Missing(missing) => return Ok(Err(missing)),
+                PathEnd::Parent(access) => (Page::of(std::iter::empty(), page), access),
+            }
+        };
+        let (mut items, access) = found;
+        if page.count() {
+            items.total = Some(total(self.pool(), sql, args).await?);
         }
-        Ok(match self.locate(path).await? {
-            PathEnd::Missing(missing) => Err(missing),
-            PathEnd::Parent(access) => Ok((Page::of(std::iter::empty(), page), access)),
-        })
+        Ok(Ok((items, access)))
     }
 }
 
@@ -422,13 +443,13 @@ impl ReviewReads for PgRepository {
             reviewer,
         };
         let (limit, offset) = limits(query.page);
-        let read = path
-            .query::<WithAccess<InstanceRow>>(&INSTANCES)
-            .bind(query.status.map(ReviewStatus::as_str))
-            .bind(mine.map(|m| m.as_uuid()))
-            .bind(limit)
-            .bind(offset);
-        self.page(read, query.page, &path, Instance::try_from).await
+        let mut args = path.args()?;
+        bind(&mut args, query.status.map(ReviewStatus::as_str))?;
+        bind(&mut args, mine.map(|m| m.as_uuid()))?;
+        bind(&mut args, limit)?;
+        bind(&mut args, offset)?;
+        self.page::<InstanceRow, _>(&INSTANCES, args, query.page, &path, Instance::try_from)
+            .await
     }
 
     async fn stages(
@@ -446,13 +467,13 @@ impl ReviewReads for PgRepository {
             reviewer,
         };
         let (limit, offset) = limits(query.page);
-        let read = path
-            .query::<WithAccess<StageRow>>(&STAGES)
-            .bind(query.status.map(ReviewStatus::as_str))
-            .bind(mine.map(|m| m.as_uuid()))
-            .bind(limit)
-            .bind(offset);
-        self.page(read, query.page, &path, Stage::try_from).await
+        let mut args = path.args()?;
+        bind(&mut args, query.status.map(ReviewStatus::as_str))?;
+        bind(&mut args, mine.map(|m| m.as_uuid()))?;
+        bind(&mut args, limit)?;
+        bind(&mut args, offset)?;
+        self.page::<StageRow, _>(&STAGES, args, query.page, &path, Stage::try_from)
+            .await
     }
 
     async fn items(
@@ -470,15 +491,14 @@ impl ReviewReads for PgRepository {
             reviewer,
         };
         let (limit, offset) = limits(query.page);
-        let read = path
-            .query::<WithAccess<ItemRow>>(&ITEMS)
-            .bind(stage_id.map(|s| s.as_uuid()))
-            .bind(query.decision.map(Decision::as_str))
-            .bind(query.reviewer.map(|r| r.as_uuid()))
-            .bind(limit)
-            .bind(offset)
-            .bind(Decision::NotReviewed.as_str());
-        self.page(read, query.page, &path, DecisionItem::try_from)
+        let mut args = path.args()?;
+        bind(&mut args, stage_id.map(|s| s.as_uuid()))?;
+        bind(&mut args, query.decision.map(Decision::as_str))?;
+        bind(&mut args, query.reviewer.map(|r| r.as_uuid()))?;
+        bind(&mut args, limit)?;
+        bind(&mut args, offset)?;
+        bind(&mut args, Decision::NotReviewed.as_str())?;
+        self.page::<ItemRow, _>(&ITEMS, args, query.page, &path, DecisionItem::try_from)
             .await
     }
 }

@@ -37,6 +37,7 @@ pub async fn list(
         &items,
         None,
         next,
+        found.total,
     )))
 }
 

@@ -128,7 +128,7 @@ async fn list(
     } else {
         parent.context()
     };
-    Ok(listing.answer(&context, &items, page.has_more))
+    Ok(listing.answer(&context, &items, page.has_more, page.total))
 }
 
 /// `GET P/decisions`, and `P/decisions/filterByCurrentUser(on='reviewer')`.

@@ -65,7 +65,7 @@ pub async fn list_definitions(
         (page, CONTEXT)
     };
     let items: Vec<_> = page.items.iter().map(DefinitionDto::from).collect();
-    Ok(listing.answer(context, &items, page.has_more))
+    Ok(listing.answer(context, &items, page.has_more, page.total))
 }
 
 /// `GET …/definitions/{id}`.

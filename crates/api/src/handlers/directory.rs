@@ -67,7 +67,7 @@ pub async fn list_users(
         .users(listing.options.page)
         .await?;
     let items: Vec<_> = page.items.iter().map(UserDto::from).collect();
-    Ok(listing.answer("users", &items, page.has_more))
+    Ok(listing.answer("users", &items, page.has_more, page.total))
 }
 
 /// `GET /users/{id}`.
@@ -155,7 +155,7 @@ pub async fn list_groups(
         .groups(listing.options.page)
         .await?;
     let items: Vec<_> = page.items.iter().map(GroupDto::from).collect();
-    Ok(listing.answer("groups", &items, page.has_more))
+    Ok(listing.answer("groups", &items, page.has_more, page.total))
 }
 
 /// `GET /groups/{id}`.
@@ -258,7 +258,7 @@ async fn list_related(
         }
     };
     let items: Vec<_> = page.items.iter().map(DirectoryObjectDto::from).collect();
-    Ok(listing.answer("directoryObjects", &items, page.has_more))
+    Ok(listing.answer("directoryObjects", &items, page.has_more, page.total))
 }
 
 /// `GET /groups/{id}/members`.

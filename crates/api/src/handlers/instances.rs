@@ -43,7 +43,7 @@ pub async fn list_instances(
     } else {
         instances_context(path.definition)
     };
-    Ok(listing.answer(&context, &items, page.has_more))
+    Ok(listing.answer(&context, &items, page.has_more, page.total))
 }
 
 /// `GET …/definitions/{id}/instances/{id}`.
@@ -155,5 +155,6 @@ pub async fn contacted_reviewers(
         &items,
         options.select.as_deref(),
         next,
+        page.total,
     )))
 }

@@ -33,7 +33,13 @@ pub(crate) struct Listing {
 impl Listing {
     /// Answers a page: `@odata.context`, `value` (narrowed by `$select`) and
     /// `@odata.nextLink` when more follow.
-    fn answer<T: Serialize>(&self, context: &str, items: &[T], has_more: bool) -> Json<Value> {
+    fn answer<T: Serialize>(
+        &self,
+        context: &str,
+        items: &[T],
+        has_more: bool,
+        total: Option<u64>,
+    ) -> Json<Value> {
         let next = has_more.then(|| {
             self.options
                 .next_link(&self.root, self.uri.path(), &self.raw)
@@ -43,6 +49,7 @@ impl Listing {
             items,
             self.options.select.as_deref(),
             next,
+            total,
         ))
     }
 }

@@ -43,7 +43,7 @@ pub async fn list_stages(
     } else {
         stages_context(path.definition, path.instance)
     };
-    Ok(listing.answer(&context, &items, page.has_more))
+    Ok(listing.answer(&context, &items, page.has_more, page.total))
 }
 
 /// `GET …/stages/{id}`.

@@ -287,3 +287,99 @@ async fn contacted_reviewers_are_everyone_who_reviews_in_any_stage_since_it_star
         .await;
     assert_error(&unknown, StatusCode::NOT_FOUND, "itemNotFound", None);
 }
+
+#[tokio::test]
+async fn every_collection_counts_with_count_true_and_the_count_segment() {
+    let app = app();
+    for _ in 0..3 {
+        app.review(&admin(), 2).await;
+    }
+    let review = app.review(&admin(), 2).await;
+    let stopped = app.stop(&review.first_stage_path(), &admin()).await;
+    assert_eq!(stopped.status, StatusCode::NO_CONTENT);
+    let auditor = delegated("AuditLog.Read.All", &[GLOBAL_READER]);
+    let directory = delegated("Directory.Read.All", &[GLOBAL_READER]);
+    let cases: Vec<(String, String, u64)> = vec![
+        (DEFINITIONS.to_owned(), admin(), 4),
+        (format!("{}/stages", review.instance_path), admin(), 2),
+        (
+            format!("{DEFINITIONS}/{}/instances", review.definition),
+            admin(),
+            1,
+        ),
+        (format!("{}/decisions", review.instance_path), admin(), 0),
+        (
+            format!("{}/contactedReviewers", review.instance_path),
+            admin(),
+            0,
+        ),
+        ("/v1.0/auditLogs/directoryAudits".to_owned(), auditor, 5),
+        ("/v1.0/users".to_owned(), directory.clone(), 1),
+        ("/v1.0/groups".to_owned(), directory, 1),
+    ];
+    for (collection, token, expected) in &cases {
+        // One item per page, counted: the count is the collection's.
+        let page = app
+            .get(&format!("{collection}?$count=true&$top=1"), token)
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{collection}: {}", page.body);
+        assert_eq!(page.body["@odata.count"], *expected, "{collection}");
+        let keys: Vec<_> = page.body.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys[..2],
+            ["@odata.context", "@odata.count"],
+            "{collection}"
+        );
+        let beyond = app
+            .get(&format!("{collection}?$count=true&$skip=50"), token)
+            .await;
+        assert_eq!(
+            beyond.body["@odata.count"], *expected,
+            "{collection} past its end"
+        );
+        let uncounted = app.get(collection, token).await;
+        assert!(uncounted.body.get("@odata.count").is_none(), "{collection}");
+
+        let segment = app.get(&format!("{collection}/$count"), token).await;
+        assert_eq!(segment.status, StatusCode::OK, "{collection}/$count");
+        assert_eq!(
+            segment.headers[axum::http::header::CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(
+            String::from_utf8(segment.raw).unwrap(),
+            expected.to_string()
+        );
+    }
+
+    // The count segment keeps the collection's filter, rights and errors.
+    let filtered = app
+        .get(
+            &format!(
+                "{}/stages/$count?$filter=status%20eq%20%27Completed%27",
+                review.instance_path
+            ),
+            &admin(),
+        )
+        .await;
+    assert_eq!(String::from_utf8(filtered.raw).unwrap(), "1");
+    let forbidden = app
+        .get(
+            &format!("{DEFINITIONS}/$count"),
+            &delegated("User.Read.All", &[]),
+        )
+        .await;
+    assert_error(&forbidden, StatusCode::FORBIDDEN, "accessDenied", None);
+    let entity = app
+        .get(
+            &format!("{DEFINITIONS}/{}/$count", review.definition),
+            &admin(),
+        )
+        .await;
+    assert_error(
+        &entity,
+        StatusCode::BAD_REQUEST,
+        "invalidRequest",
+        Some("invalidQueryOption"),
+    );
+}

@@ -77,9 +77,10 @@ async fn records_round_trip_and_filter_by_time_category_activity_and_target() {
     );
     let mut oldest = query(AuditFilter::default());
     oldest.oldest_first = true;
-    oldest.page = PageRequest::new(Some(2), 0).unwrap();
+    oldest.page = PageRequest::new(Some(2), 0).unwrap().counted();
     let page = db.repo.audits(&oldest).await.unwrap();
     assert!(page.has_more);
+    assert_eq!(page.total, Some(3), "counted past the page");
     assert_eq!(ids(page.items), [written[0].id, written[1].id]);
 
     for (filter, expected) in [

@@ -167,6 +167,82 @@ async fn a_read_is_one_statement_and_a_stop_two() {
         assert_eq!(statements, 1, "GET {path} as the reviewer");
     }
 
+    // `$count=true` adds one counting statement, and counts in SQL what
+    // the list selects, past the page too.
+    for (path, expected) in [
+        (DEFINITIONS.to_owned(), 1),
+        (format!("{definition}/instances"), 1),
+        (format!("{instance}/stages"), 1),
+        (format!("{instance}/decisions"), 2),
+        (
+            format!("{stage}/decisions?$filter=decision eq 'NotReviewed'"),
+            2,
+        ),
+        ("/v1.0/users".to_owned(), 3),
+        ("/v1.0/groups".to_owned(), 1),
+        (format!("/v1.0/groups/{group}/members"), 2),
+    ] {
+        let join = if path.contains('?') { '&' } else { '?' };
+        let counted = format!("{path}{join}$count=true&$top=1");
+        let token = app.directory_admin();
+        let admin = app.admin();
+        let token = if path.starts_with("/v1.0/users") || path.starts_with("/v1.0/groups") {
+            token
+        } else {
+            admin
+        };
+        let _ = app
+            .send_as(reqwest::Method::GET, &counted, &token, None)
+            .await;
+        let request = async {
+            let response = app
+                .send_as(reqwest::Method::GET, &counted, &token, None)
+                .await;
+            let status = response.status();
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["@odata.count"], expected, "{counted}: {body}");
+            status
+        };
+        let (statements, status) = counter.count(request).await;
+        assert_eq!(status, StatusCode::OK, "{counted}");
+        let plain = format!("{path}{join}$top=1");
+        let (uncounted, _) = counter
+            .count(async {
+                app.send_as(reqwest::Method::GET, &plain, &token, None)
+                    .await
+                    .status()
+            })
+            .await;
+        assert_eq!(
+            statements,
+            uncounted + 1,
+            "GET {counted}: one statement more"
+        );
+        let past_the_end = format!("{counted}&$skip=5");
+        let response = app
+            .send_as(reqwest::Method::GET, &past_the_end, &token, None)
+            .await;
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["@odata.count"], expected, "{past_the_end}: {body}");
+        let segment = app
+            .send_as(
+                reqwest::Method::GET,
+                &format!(
+                    "{}/$count{}",
+                    path.split('?').next().unwrap(),
+                    path.find('?').map_or("", |at| &path[at..])
+                ),
+                &token,
+                None,
+            )
+            .await;
+        assert_eq!(
+            segment.text().await.unwrap(),
+            expected.to_string(),
+            "{path}/$count"
+        );
+    }
+
     let (statements, status) = counter
         .count(async { app.post(&format!("{stage}/stop"), None).await.status() })
         .await;
