@@ -4,8 +4,9 @@
 use std::convert::Infallible;
 
 use access_reviews_domain::audit::{AuditFilter, AuditQuery};
-use access_reviews_domain::decision::Decision;
-use access_reviews_domain::query::{ListQuery, PageRequest};
+use access_reviews_domain::decision::{ApplyResult, Decision, Recommendation};
+use access_reviews_domain::ports::DecisionQuery;
+use access_reviews_domain::query::{ListQuery, Order, OrderKey, PageRequest};
 use access_reviews_domain::status::ReviewStatus;
 use axum::extract::FromRequestParts;
 use axum::http::header::HOST;
@@ -57,24 +58,55 @@ impl<S: Send + Sync> FromRequestParts<S> for ServiceRoot {
 /// The raw query string's pairs, decoded.
 pub type RawOptions = Vec<(String, String)>;
 
-/// The one `$filter` form each collection supports: `eq` on one property.
+/// Which `$filter` conditions and `$orderby` properties a collection
+/// supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filterable {
     /// No `$filter` at all.
     Nothing,
-    /// `status eq '…'` (definitions, instances, stages).
+    /// `status eq '…'` (instances, stages).
     Status,
-    /// `decision eq '…'` (decision items).
+    /// `status eq '…'` and `contains(scope/microsoft.graph.accessReviewQueryScope/query, '…')`;
+    /// `$orderby` on `displayName` and `createdDateTime` (definitions).
+    Definition,
+    /// `decision`, `recommendation` and `applyResult eq '…'`; `$orderby`
+    /// on `reviewedDateTime` (decision items).
     Decision,
 }
 
-/// A parsed `$filter`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Filter {
+impl Filterable {
+    /// The `$orderby` properties, as Graph spells them.
+    const fn orderable(self) -> &'static [&'static str] {
+        match self {
+            Self::Definition => &["displayName", "createdDateTime"],
+            Self::Decision => &["reviewedDateTime"],
+            Self::Nothing | Self::Status => &[],
+        }
+    }
+
+    /// The `eq` properties.
+    const fn comparable(self) -> &'static [&'static str] {
+        match self {
+            Self::Nothing => &[],
+            Self::Status | Self::Definition => &["status"],
+            Self::Decision => &["decision", "recommendation", "applyResult"],
+        }
+    }
+}
+
+/// A parsed `$filter`: its conditions, all of which must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
     /// `status eq '…'`.
-    Status(ReviewStatus),
+    pub status: Option<ReviewStatus>,
     /// `decision eq '…'`.
-    Decision(Decision),
+    pub decision: Option<Decision>,
+    /// `recommendation eq '…'`.
+    pub recommendation: Option<Recommendation>,
+    /// `applyResult eq '…'`.
+    pub apply_result: Option<ApplyResult>,
+    /// `contains(scope/microsoft.graph.accessReviewQueryScope/query, '…')`.
+    pub scope_contains: Option<String>,
 }
 
 /// What a collection request asked for.
@@ -82,8 +114,10 @@ pub enum Filter {
 pub struct CollectionOptions {
     /// The page.
     pub page: PageRequest,
-    /// The filter, if any.
-    pub filter: Option<Filter>,
+    /// The filter's conditions (none when there is no `$filter`).
+    pub filter: Filter,
+    /// `$orderby`, if given.
+    pub order: Option<Order>,
     /// `$select`, when given.
     pub select: Option<Vec<&'static str>>,
 }
@@ -151,48 +185,103 @@ fn parse_select(
         .map(Some)
 }
 
-/// `<property> eq 'Value'`: the one filter form these collections support.
+/// `$filter`: conditions joined by `and`, each `<property> eq '<value>'`
+/// over the collection's [`Filterable::comparable`] properties, or (on
+/// definitions) the scope query's `contains`; each property at most once.
 fn parse_filter(raw: &str, filterable: Filterable) -> Result<Filter, ApiError> {
-    let name = match filterable {
-        Filterable::Nothing => {
-            return Err(ApiError::invalid(
+    let comparable = filterable.comparable();
+    if comparable.is_empty() {
+        return Err(ApiError::invalid(
+            "invalidQueryOption",
+            "$filter is not supported on this collection.",
+        ));
+    }
+    let mut filter = Filter::default();
+    for condition in split_and(raw) {
+        let condition = condition.trim();
+        let unsupported = || {
+            let mut forms: Vec<String> = comparable
+                .iter()
+                .map(|p| format!("{p} eq '<value>'"))
+                .collect();
+            if filterable == Filterable::Definition {
+                forms.push(format!("contains({SCOPE_QUERY}, '<text>')"));
+            }
+            ApiError::invalid(
                 "invalidQueryOption",
-                "$filter is not supported on this collection.",
-            ));
+                format!(
+                    "$filter '{condition}' is not supported; use {}, joined by and.",
+                    forms.join(", ")
+                ),
+            )
+        };
+        let twice = |name: &str| {
+            ApiError::invalid(
+                "invalidQueryOption",
+                format!("$filter names {name} more than once."),
+            )
+        };
+        if filterable == Filterable::Definition
+            && let Some(args) = condition
+                .strip_prefix("contains(")
+                .and_then(|c| c.strip_suffix(')'))
+        {
+            let (target, text) = args.split_once(',').ok_or_else(unsupported)?;
+            if target.trim() != SCOPE_QUERY {
+                return Err(unsupported());
+            }
+            let text = string_literal(text).ok_or_else(unsupported)?;
+            if filter.scope_contains.replace(text).is_some() {
+                return Err(twice("contains"));
+            }
+            continue;
         }
-        Filterable::Status => "status",
-        Filterable::Decision => "decision",
-    };
-    let unsupported = || {
-        ApiError::invalid(
-            "invalidQueryOption",
-            format!("$filter '{raw}' is not supported; use {name} eq '<value>'."),
-        )
-    };
-    let mut parts = raw.split_whitespace();
-    let (Some(property), Some(operator), Some(value), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(unsupported());
-    };
-    if !property.eq_ignore_ascii_case(name) || !operator.eq_ignore_ascii_case("eq") {
-        return Err(unsupported());
+        let mut words = condition.splitn(3, char::is_whitespace);
+        let (Some(property), Some(operator), Some(value)) =
+            (words.next(), words.next(), words.next())
+        else {
+            return Err(unsupported());
+        };
+        let Some(name) = comparable.iter().find(|p| p.eq_ignore_ascii_case(property)) else {
+            return Err(unsupported());
+        };
+        if !operator.eq_ignore_ascii_case("eq") {
+            return Err(unsupported());
+        }
+        let value = string_literal(value).ok_or_else(unsupported)?;
+        let unknown = || {
+            ApiError::invalid(
+                "invalidQueryOption",
+                format!("$filter compares {name} with '{value}', which is not a {name} value."),
+            )
+        };
+        let fresh = match *name {
+            "status" => filter
+                .status
+                .replace(value.parse().map_err(|_| unknown())?)
+                .is_none(),
+            "decision" => filter
+                .decision
+                .replace(value.parse().map_err(|_| unknown())?)
+                .is_none(),
+            "recommendation" => filter
+                .recommendation
+                .replace(value.parse().map_err(|_| unknown())?)
+                .is_none(),
+            _ => filter
+                .apply_result
+                .replace(value.parse().map_err(|_| unknown())?)
+                .is_none(),
+        };
+        if !fresh {
+            return Err(twice(name));
+        }
     }
-    let value = value
-        .strip_prefix('\'')
-        .and_then(|v| v.strip_suffix('\''))
-        .ok_or_else(unsupported)?;
-    let unknown = || {
-        ApiError::invalid(
-            "invalidQueryOption",
-            format!("$filter compares {name} with '{value}', which is not a {name} value."),
-        )
-    };
-    match filterable {
-        Filterable::Decision => value.parse().map(Filter::Decision).map_err(|_| unknown()),
-        _ => value.parse().map(Filter::Status).map_err(|_| unknown()),
-    }
+    Ok(filter)
 }
+
+/// What `contains` on definitions may search.
+const SCOPE_QUERY: &str = "scope/microsoft.graph.accessReviewQueryScope/query";
 
 impl CollectionOptions {
     /// Parses `$filter` (as `filterable` allows), `$top`, `$skip` and
@@ -205,7 +294,10 @@ impl CollectionOptions {
         properties: &'static [&'static str],
         filterable: Filterable,
     ) -> Result<Self, ApiError> {
-        only(raw, &["$filter", "$top", "$skip", "$select", "$count"])?;
+        only(
+            raw,
+            &["$filter", "$top", "$skip", "$select", "$count", "$orderby"],
+        )?;
         let top = option(raw, "$top")?
             .map(|v| {
                 v.parse::<i64>().map_err(|_| {
@@ -243,10 +335,31 @@ impl CollectionOptions {
         };
         let filter = option(raw, "$filter")?
             .map(|f| parse_filter(f, filterable))
-            .transpose()?;
+            .transpose()?
+            .unwrap_or_default();
+        let order = match (option(raw, "$orderby")?, filterable.orderable()) {
+            (None, _) => None,
+            (Some(_), []) => {
+                return Err(ApiError::invalid(
+                    "invalidQueryOption",
+                    "$orderby is not supported on this collection.",
+                ));
+            }
+            (Some(_), allowed) => split_order_by(raw, allowed)?
+                .0
+                .map(|(name, descending)| Order {
+                    key: match name {
+                        "displayName" => OrderKey::DisplayName,
+                        "createdDateTime" => OrderKey::Created,
+                        _ => OrderKey::Reviewed,
+                    },
+                    descending,
+                }),
+        };
         Ok(Self {
             page,
             filter,
+            order,
             select: parse_select(option(raw, "$select")?, properties)?,
         })
     }
@@ -254,19 +367,22 @@ impl CollectionOptions {
     /// The page and status filter, for collections filtered on `status`.
     pub fn list_query(&self) -> ListQuery {
         ListQuery {
-            status: match self.filter {
-                Some(Filter::Status(status)) => Some(status),
-                _ => None,
-            },
+            status: self.filter.status,
             page: self.page,
+            order: self.order,
+            scope_contains: self.filter.scope_contains.clone(),
         }
     }
 
-    /// The decision filter, for decision item collections.
-    pub fn decision(&self) -> Option<Decision> {
-        match self.filter {
-            Some(Filter::Decision(decision)) => Some(decision),
-            _ => None,
+    /// The query of a decision item collection (any reviewer).
+    pub fn decision_query(&self) -> DecisionQuery {
+        DecisionQuery {
+            decision: self.filter.decision,
+            recommendation: self.filter.recommendation,
+            apply_result: self.filter.apply_result,
+            order: self.order,
+            reviewer: None,
+            page: self.page,
         }
     }
 
@@ -632,11 +748,83 @@ mod tests {
     fn each_collection_filters_only_on_its_own_property() {
         let decision = raw(&[("$filter", "decision eq 'Deny'")]);
         let options = CollectionOptions::parse(&decision, PROPS, Filterable::Decision).unwrap();
-        assert_eq!(options.decision(), Some(Decision::Deny));
+        assert_eq!(options.decision_query().decision, Some(Decision::Deny));
         assert!(CollectionOptions::parse(&decision, PROPS, Filterable::Status).is_err());
         assert!(CollectionOptions::parse(&decision, PROPS, Filterable::Nothing).is_err());
         let bad = raw(&[("$filter", "decision eq 'Maybe'")]);
         assert!(CollectionOptions::parse(&bad, PROPS, Filterable::Decision).is_err());
+    }
+
+    #[test]
+    fn conditions_join_with_and_and_each_property_comes_once() {
+        let parse = |filter: &str, filterable| {
+            CollectionOptions::parse(&raw(&[("$filter", filter)]), PROPS, filterable)
+        };
+        let both = parse(
+            "recommendation eq 'Deny' and applyResult eq 'New' AND decision eq 'NotReviewed'",
+            Filterable::Decision,
+        )
+        .unwrap()
+        .decision_query();
+        assert_eq!(both.recommendation, Some(Recommendation::Deny));
+        assert_eq!(both.apply_result, Some(ApplyResult::New));
+        assert_eq!(both.decision, Some(Decision::NotReviewed));
+        let members = parse(
+            "contains(scope/microsoft.graph.accessReviewQueryScope/query, './members') and status eq 'InProgress'",
+            Filterable::Definition,
+        )
+        .unwrap()
+        .list_query();
+        assert_eq!(members.scope_contains.as_deref(), Some("./members"));
+        assert_eq!(members.status, Some(ReviewStatus::InProgress));
+        for (filter, filterable) in [
+            (
+                "decision eq 'Deny' and decision eq 'Approve'",
+                Filterable::Decision,
+            ),
+            ("recommendation eq 'Maybe'", Filterable::Decision),
+            ("applyResult ne 'New'", Filterable::Decision),
+            (
+                "decision eq 'Deny' or decision eq 'Approve'",
+                Filterable::Decision,
+            ),
+            ("contains(displayName, 'x')", Filterable::Definition),
+            (
+                "contains(scope/microsoft.graph.accessReviewQueryScope/query, './members')",
+                Filterable::Status,
+            ),
+            ("status eq 'InProgress' and", Filterable::Status),
+        ] {
+            assert!(parse(filter, filterable).is_err(), "{filter}");
+        }
+    }
+
+    #[test]
+    fn orderby_is_on_the_collection_s_own_properties() {
+        let parse = |order: &str, filterable| {
+            CollectionOptions::parse(&raw(&[("$orderby", order)]), PROPS, filterable)
+        };
+        let by_name = parse("displayName desc", Filterable::Definition).unwrap();
+        assert_eq!(
+            by_name.order,
+            Some(Order {
+                key: OrderKey::DisplayName,
+                descending: true
+            })
+        );
+        let reviewed = parse("reviewedDateTime", Filterable::Decision).unwrap();
+        assert_eq!(
+            reviewed.decision_query().order.map(|o| o.descending),
+            Some(false)
+        );
+        for (order, filterable) in [
+            ("reviewedDateTime", Filterable::Definition),
+            ("displayName", Filterable::Decision),
+            ("status", Filterable::Status),
+            ("createdDateTime sideways", Filterable::Definition),
+        ] {
+            assert!(parse(order, filterable).is_err(), "{order}");
+        }
     }
 
     #[test]

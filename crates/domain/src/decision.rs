@@ -181,6 +181,11 @@ impl DecisionItem {
             .as_ref()
             .map_or(Decision::NotReviewed, |r| r.decision)
     }
+
+    /// Graph's `applyResult`: `New` until the decision is applied.
+    pub fn apply_result(&self) -> ApplyResult {
+        self.applied.as_ref().map_or(ApplyResult::New, |a| a.result)
+    }
 }
 
 impl DefaultDecision {

@@ -430,6 +430,12 @@ pub struct PhaseItem {
 pub struct DecisionQuery {
     /// Only items whose latest decision is this.
     pub decision: Option<Decision>,
+    /// Only items with this recommendation.
+    pub recommendation: Option<crate::decision::Recommendation>,
+    /// Only items whose `applyResult` is this (`New` until applied).
+    pub apply_result: Option<crate::decision::ApplyResult>,
+    /// `$orderby=reviewedDateTime [desc]`; creation order when `None`.
+    pub order: Option<crate::query::Order>,
     /// Only items this person reviews (in the listed phase, or in any phase
     /// of the instance).
     pub reviewer: Option<PrincipalId>,

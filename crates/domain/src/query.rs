@@ -81,13 +81,38 @@ impl Default for PageRequest {
     }
 }
 
-/// What a list asks for: an optional `status eq` filter and a page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What a list asks for: an optional `status eq` filter, an order and a
+/// page; for definitions also a text their scope's query contains.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListQuery {
     /// Only objects with this status.
     pub status: Option<ReviewStatus>,
     /// Which page.
     pub page: PageRequest,
+    /// `$orderby`; creation order when `None`.
+    pub order: Option<Order>,
+    /// Definitions only: `contains(scope/…/query, '…')`.
+    pub scope_contains: Option<String>,
+}
+
+/// What a list is sorted by (`$orderby`), ties broken by creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Order {
+    /// The property.
+    pub key: OrderKey,
+    /// `desc`.
+    pub descending: bool,
+}
+
+/// The properties lists sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderKey {
+    /// `displayName` (definitions), case-insensitively.
+    DisplayName,
+    /// `createdDateTime` (definitions).
+    Created,
+    /// `reviewedDateTime` (decision items); never-reviewed items last.
+    Reviewed,
 }
 
 /// One page of results, in a stable order (creation time, then id).

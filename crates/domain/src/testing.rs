@@ -252,8 +252,40 @@ impl InMemoryRepository {
     }
 }
 
-fn page<'a, T: Clone + 'a>(items: impl Iterator<Item = &'a T>, query: ListQuery) -> Page<T> {
+fn page<'a, T: Clone + 'a>(items: impl Iterator<Item = &'a T>, query: &ListQuery) -> Page<T> {
     Page::of(items.cloned(), query.page)
+}
+
+/// Definitions as the adapter lists them: the scope filter, then the
+/// order (creation order breaks ties; they are stored in it).
+fn definitions_page<'a>(
+    items: impl Iterator<Item = &'a Definition>,
+    query: &ListQuery,
+) -> Page<Definition> {
+    let mut found: Vec<Definition> = items
+        .filter(|d| {
+            query
+                .scope_contains
+                .as_ref()
+                .is_none_or(|text| d.spec.scope.query.contains(text.as_str()))
+        })
+        .cloned()
+        .collect();
+    if let Some(order) = query.order {
+        found.sort_by(|a, b| {
+            let by = match order.key {
+                crate::query::OrderKey::DisplayName => a
+                    .spec
+                    .display_name
+                    .as_str()
+                    .to_lowercase()
+                    .cmp(&b.spec.display_name.as_str().to_lowercase()),
+                _ => a.created_date_time.cmp(&b.created_date_time),
+            };
+            if order.descending { by.reverse() } else { by }
+        });
+    }
+    Page::of(found, query.page)
 }
 
 /// Drives a future of these fakes to its end on the calling thread: they
@@ -268,7 +300,7 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     }
 }
 
-fn status_matches(query: ListQuery, status: ReviewStatus) -> bool {
+fn status_matches(query: &ListQuery, status: ReviewStatus) -> bool {
     query.status.is_none_or(|wanted| wanted == status)
 }
 
@@ -287,15 +319,15 @@ impl DefinitionRepository for InMemoryRepository {
         query: ListQuery,
     ) -> Result<Page<Definition>, RepositoryError> {
         let store = self.store()?;
-        Ok(page(
+        Ok(definitions_page(
             store.definitions.iter().filter(|d| {
-                status_matches(query, d.status)
+                status_matches(&query, d.status)
                     && store
                         .instances
                         .iter()
                         .any(|i| i.definition_id == d.id && store.reviews_in(i.id, who))
             }),
-            query,
+            &query,
         ))
     }
 
@@ -351,11 +383,11 @@ impl DefinitionRepository for InMemoryRepository {
         created_by: Option<PrincipalId>,
     ) -> Result<Page<Definition>, RepositoryError> {
         let store = self.store()?;
-        Ok(page(
+        Ok(definitions_page(
             store.definitions.iter().filter(|d| {
-                status_matches(query, d.status) && created_by.is_none_or(|c| c == d.created_by.id)
+                status_matches(&query, d.status) && created_by.is_none_or(|c| c == d.created_by.id)
             }),
-            query,
+            &query,
         ))
     }
 }
@@ -385,8 +417,8 @@ impl InstanceRepository for InMemoryRepository {
             store
                 .instances
                 .iter()
-                .filter(|i| i.definition_id == definition_id && status_matches(query, i.status())),
-            query,
+                .filter(|i| i.definition_id == definition_id && status_matches(&query, i.status())),
+            &query,
         ))
     }
 }
@@ -1077,9 +1109,28 @@ impl InMemoryRepository {
             .iter()
             .filter(|i| in_scope(i))
             .filter(|i| query.decision.is_none_or(|d| d == i.decision()))
+            .filter(|i| query.recommendation.is_none_or(|r| r == i.recommendation))
+            .filter(|i| query.apply_result.is_none_or(|r| r == i.apply_result()))
             .filter(|i| reviews(i))
             .cloned()
             .collect();
+        let mut matching = matching;
+        if let Some(order) = query.order {
+            // Never-reviewed items last, either way.
+            matching.sort_by(|a, b| {
+                let (x, y) = (
+                    a.latest.as_ref().map(|r| r.reviewed_date_time),
+                    b.latest.as_ref().map(|r| r.reviewed_date_time),
+                );
+                match (x, y) {
+                    (Some(x), Some(y)) if order.descending => y.cmp(&x),
+                    (Some(x), Some(y)) => x.cmp(&y),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                }
+            });
+        }
         Ok(page_of(&matching, query.page))
     }
 
@@ -1106,8 +1157,8 @@ impl InMemoryRepository {
             store
                 .stages
                 .iter()
-                .filter(|s| s.instance_id == instance_id && status_matches(query, s.status())),
-            query,
+                .filter(|s| s.instance_id == instance_id && status_matches(&query, s.status())),
+            &query,
         ))
     }
 
@@ -1121,10 +1172,10 @@ impl InMemoryRepository {
         Ok(page(
             store.instances.iter().filter(|i| {
                 i.definition_id == definition_id
-                    && status_matches(query, i.status())
+                    && status_matches(&query, i.status())
                     && store.reviews_in(i.id, who)
             }),
-            query,
+            &query,
         ))
     }
 

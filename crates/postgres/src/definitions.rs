@@ -5,7 +5,7 @@ use access_reviews_domain::definition::{
 };
 use access_reviews_domain::ids::{DefinitionId, PrincipalId};
 use access_reviews_domain::ports::{DefinitionRepository, RepositoryError, StartedReview};
-use access_reviews_domain::query::{ListQuery, Page};
+use access_reviews_domain::query::{ListQuery, Order, OrderKey, Page};
 use access_reviews_domain::schedule::Schedule;
 use access_reviews_domain::status::ReviewStatus;
 use async_trait::async_trait;
@@ -88,6 +88,31 @@ pub(crate) const DEFINITION_COLUMNS: &str = "id, display_name, description_for_a
     created_by_id, created_by_display_name, created_by_user_principal_name, created_date_time, \
     last_modified_date_time, status, next_instance_at, instances_started";
 
+/// `contains(scope/…/query, $5)`: the scope's query holds the text.
+const SCOPE_CONTAINS: &str = "($5::text IS NULL OR strpos(scope->>'query', $5) > 0)";
+
+/// `$orderby` of definitions; creation order breaks ties and is the
+/// default.
+fn order_by(order: Option<Order>) -> &'static str {
+    match order {
+        None => "seq",
+        Some(Order {
+            key: OrderKey::DisplayName,
+            descending: false,
+        }) => "lower(display_name), seq",
+        Some(Order {
+            key: OrderKey::DisplayName,
+            descending: true,
+        }) => "lower(display_name) DESC, seq DESC",
+        Some(Order {
+            descending: false, ..
+        }) => "created_date_time, seq",
+        Some(Order {
+            descending: true, ..
+        }) => "created_date_time DESC, seq DESC",
+    }
+}
+
 #[async_trait]
 impl DefinitionRepository for PgRepository {
     async fn create(&self, review: &StartedReview) -> Result<(), RepositoryError> {
@@ -132,16 +157,18 @@ impl DefinitionRepository for PgRepository {
         created_by: Option<PrincipalId>,
     ) -> Result<Page<Definition>, RepositoryError> {
         let (limit, offset) = limits(query.page);
+        let order = order_by(query.order);
         let sql = format!(
             "SELECT {DEFINITION_COLUMNS} FROM access_review_definitions \
              WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR created_by_id = $2) \
-             ORDER BY seq LIMIT $3 OFFSET $4"
+             AND {SCOPE_CONTAINS} ORDER BY {order} LIMIT $3 OFFSET $4"
         );
         let mut args = PgArguments::default();
         bind(&mut args, query.status.map(ReviewStatus::as_str))?;
         bind(&mut args, created_by.map(|c| c.as_uuid()))?;
         bind(&mut args, limit)?;
         bind(&mut args, offset)?;
+        bind(&mut args, query.scope_contains.as_deref())?;
         fetch_page::<DefinitionRow, _>(self.pool(), sql, args, query.page, Definition::try_from)
             .await
     }
@@ -153,21 +180,23 @@ impl DefinitionRepository for PgRepository {
     ) -> Result<Page<Definition>, RepositoryError> {
         let (limit, offset) = limits(query.page);
         let reviews = REVIEWS.replace("$who", "$2");
+        let order = order_by(query.order);
         let sql = format!(
-            "SELECT {DEFINITION_COLUMNS} FROM access_review_definitions d \
-             WHERE ($1::text IS NULL OR d.status = $1) \
+            "SELECT {DEFINITION_COLUMNS} FROM access_review_definitions \
+             WHERE ($1::text IS NULL OR status = $1) \
              AND EXISTS (SELECT 1 FROM access_review_instances ri \
                  JOIN review_phases rp ON rp.instance_id = ri.id \
                  JOIN phase_items pi ON pi.phase_id = rp.id \
                  JOIN decision_items i ON i.id = pi.item_id \
-                 WHERE ri.definition_id = d.id AND {reviews}) \
-             ORDER BY d.seq LIMIT $3 OFFSET $4"
+                 WHERE ri.definition_id = access_review_definitions.id AND {reviews}) \
+             AND {SCOPE_CONTAINS} ORDER BY {order} LIMIT $3 OFFSET $4"
         );
         let mut args = PgArguments::default();
         bind(&mut args, query.status.map(ReviewStatus::as_str))?;
         bind(&mut args, who.as_uuid())?;
         bind(&mut args, limit)?;
         bind(&mut args, offset)?;
+        bind(&mut args, query.scope_contains.as_deref())?;
         fetch_page::<DefinitionRow, _>(self.pool(), sql, args, query.page, Definition::try_from)
             .await
     }

@@ -5,7 +5,9 @@
 //! object of the path is missing (or, for a list, whether the page is
 //! simply empty).
 
-use access_reviews_domain::decision::{ContactedReviewer, Decision, DecisionItem};
+use access_reviews_domain::decision::{
+    ApplyResult, ContactedReviewer, Decision, DecisionItem, Recommendation,
+};
 use access_reviews_domain::definition::Definition;
 use access_reviews_domain::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
 use access_reviews_domain::instance::Instance;
@@ -173,15 +175,26 @@ static STAGES: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// A stage's phase has the stage's id; a stage of another instance has no
-/// items of this one.
-static ITEMS: LazyLock<String> = LazyLock::new(|| {
+/// items of this one. One statement per order: creation, then
+/// `reviewedDateTime` ascending and descending (never-reviewed items last).
+static ITEMS: LazyLock<[String; 3]> = LazyLock::new(|| {
     let access = access(true);
     let filters = item_filters(["$4", "$5", "$6", "$9"]);
-    format!(
-        "WITH {access} SELECT {ITEM_COLUMNS}, a.* FROM access a \
-         JOIN decision_items i ON i.instance_id = $2 \
-         WHERE {filters} ORDER BY i.seq LIMIT $7 OFFSET $8"
-    )
+    [
+        "i.seq",
+        "i.reviewed_date_time NULLS LAST, i.seq",
+        "i.reviewed_date_time DESC NULLS LAST, i.seq DESC",
+    ]
+    .map(|order| {
+        format!(
+            "WITH {access} SELECT {ITEM_COLUMNS}, a.* FROM access a \
+                 JOIN decision_items i ON i.instance_id = $2 \
+                 WHERE {filters} \
+                 AND ($10::text IS NULL OR i.recommendation = $10) \
+                 AND ($11::text IS NULL OR coalesce(i.apply_result, 'New') = $11) \
+                 ORDER BY {order} LIMIT $7 OFFSET $8"
+        )
+    })
 });
 
 static LOCATE: LazyLock<String> = LazyLock::new(|| {
@@ -498,7 +511,14 @@ impl ReviewReads for PgRepository {
         bind(&mut args, limit)?;
         bind(&mut args, offset)?;
         bind(&mut args, Decision::NotReviewed.as_str())?;
-        self.page::<ItemRow, _>(&ITEMS, args, query.page, &path, DecisionItem::try_from)
+        bind(&mut args, query.recommendation.map(Recommendation::as_str))?;
+        bind(&mut args, query.apply_result.map(ApplyResult::as_str))?;
+        let sql = match query.order {
+            None => &ITEMS[0],
+            Some(order) if !order.descending => &ITEMS[1],
+            Some(_) => &ITEMS[2],
+        };
+        self.page::<ItemRow, _>(sql, args, query.page, &path, DecisionItem::try_from)
             .await
     }
 }

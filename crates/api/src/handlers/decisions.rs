@@ -3,7 +3,6 @@
 //! progress; each handler pair shares its body through [`Parent`].
 
 use access_reviews_domain::ids::{DecisionItemId, DefinitionId, InstanceId, StageId};
-use access_reviews_domain::ports::DecisionQuery;
 use access_reviews_domain::use_cases::DecisionTarget;
 use axum::Json;
 use axum::body::Bytes;
@@ -101,11 +100,7 @@ async fn list(
         DECISION_PROPERTIES,
         Filterable::Decision,
     )?;
-    let query = DecisionQuery {
-        decision: listing.options.decision(),
-        reviewer: None,
-        page: listing.options.page,
-    };
+    let query = listing.options.decision_query();
     let page = state
         .use_cases
         .decisions

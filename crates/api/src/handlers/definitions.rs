@@ -51,7 +51,13 @@ pub async fn list_definitions(
     uri: Uri,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let listing = listing(root, uri, query, DEFINITION_PROPERTIES, Filterable::Status)?;
+    let listing = listing(
+        root,
+        uri,
+        query,
+        DEFINITION_PROPERTIES,
+        Filterable::Definition,
+    )?;
     let read = &state.use_cases.read;
     let (page, context) = if mine {
         let page = read

@@ -440,6 +440,7 @@ impl Lifecycle {
                 ListQuery {
                     status: Some(ReviewStatus::InProgress),
                     page: PageRequest::default(),
+                    ..ListQuery::default()
                 },
             )
             .await?;

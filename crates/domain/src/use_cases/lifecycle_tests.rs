@@ -708,6 +708,7 @@ async fn a_reviewer_only_in_the_101st_instance_may_read_the_definition() {
             ListQuery {
                 status: None,
                 page: PageRequest::new(Some(999), 0).unwrap(),
+                ..ListQuery::default()
             },
             false,
         )

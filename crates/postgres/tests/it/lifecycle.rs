@@ -527,11 +527,12 @@ async fn a_reviewer_is_found_in_any_instance_of_a_definition_and_only_of_it() {
 
     // The same rule lists what each reviews.
     db.create().execute(&admin(), spec(1)).await.unwrap();
-    let query = access_reviews_domain::query::ListQuery::default();
+    use access_reviews_domain::query::ListQuery;
+    let query = ListQuery::default();
     let definitions = |who| {
         let repo = db.repo.clone();
         async move {
-            DefinitionRepository::list_reviewed_by(&*repo, who, query)
+            DefinitionRepository::list_reviewed_by(&*repo, who, ListQuery::default())
                 .await
                 .unwrap()
                 .items

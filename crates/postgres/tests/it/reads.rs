@@ -119,7 +119,7 @@ async fn every_read_walks_its_whole_path_and_names_the_first_missing_object() {
         ..ListQuery::default()
     };
     let (page, access) = reads
-        .stages(ad, ai, completed, None, None)
+        .stages(ad, ai, completed.clone(), None, None)
         .await
         .unwrap()
         .unwrap();

@@ -241,6 +241,7 @@ async fn lists_page_in_creation_order_and_filter_by_status_and_creator() {
     let page = |top, skip| ListQuery {
         status: None,
         page: PageRequest::new(Some(top), skip).unwrap(),
+        ..ListQuery::default()
     };
 
     let first = DefinitionRepository::list(&*db.repo, page(2, 0), None)
@@ -263,6 +264,7 @@ async fn lists_page_in_creation_order_and_filter_by_status_and_creator() {
     let completed = ListQuery {
         status: Some(ReviewStatus::Completed),
         page: PageRequest::default(),
+        ..ListQuery::default()
     };
     assert!(
         DefinitionRepository::list(&*db.repo, completed, None)

@@ -897,3 +897,132 @@ async fn a_throttled_caller_gets_429_and_the_refusal_is_counted() {
         "{text}"
     );
 }
+
+/// `$orderby`, `$count` and the `$filter` forms Graph documents, answered
+/// by PostgreSQL: definitions by name and creation, the scope's
+/// `contains`, decisions by review time and by recommendation and
+/// `applyResult` joined with `and`.
+#[tokio::test]
+async fn lists_sort_count_and_filter_in_sql_as_graph_documents() {
+    use reqwest::Method;
+
+    let app = spawn_app().await;
+    let reviewer = app.user("reviewer").await;
+    let group = app.group("finance").await;
+    for name in ["ann", "bob"] {
+        let member = app.user(name).await;
+        app.reference(
+            Method::POST,
+            &format!("/v1.0/groups/{group}/members/$ref"),
+            &member,
+        )
+        .await;
+    }
+    let mut ids = Vec::new();
+    for (name, relation) in [
+        ("beta", "transitiveMembers"),
+        ("Alpha", "members"),
+        ("gamma", "transitiveMembers"),
+    ] {
+        let body = json!({
+            "displayName": name,
+            "scope": {"@odata.type": "#microsoft.graph.accessReviewQueryScope",
+                      "query": format!("/groups/{group}/{relation}"), "queryType": "MicrosoftGraph"},
+            "reviewers": [{"query": format!("/users/{reviewer}"), "queryType": "MicrosoftGraph"}],
+            "settings": {"instanceDurationInDays": 3}
+        });
+        let created = app.post(DEFINITIONS, Some(body)).await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let created: Value = created.json().await.unwrap();
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let names = |body: &Value| -> Vec<String> {
+        body["value"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|d| d["displayName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, by_name) = app
+        .get(&format!(
+            "{DEFINITIONS}?$count=true&$orderby=displayName%20desc"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by_name}");
+    assert_eq!(names(&by_name), ["gamma", "beta", "Alpha"]);
+    assert_eq!(by_name["@odata.count"], 3);
+    let (_, by_creation) = app
+        .get(&format!(
+            "{DEFINITIONS}?$orderby=createdDateTime%20desc&$top=2"
+        ))
+        .await;
+    assert_eq!(names(&by_creation), ["gamma", "Alpha"]);
+    let (_, members) = app
+        .get(&format!(
+            "{DEFINITIONS}?$filter=contains(scope/microsoft.graph.accessReviewQueryScope/query,%20%27/members%27)"
+        ))
+        .await;
+    assert_eq!(names(&members), ["Alpha"]);
+
+    // Decisions of "beta": the reviewer approves Ann's item.
+    let definition = format!("{DEFINITIONS}/{}", ids[0]);
+    let (_, instances) = app.get(&format!("{definition}/instances")).await;
+    let instance = format!(
+        "{definition}/instances/{}",
+        instances["value"][0]["id"].as_str().unwrap()
+    );
+    let (_, items) = app.get(&format!("{instance}/decisions")).await;
+    let ann_item = items["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["principal"]["displayName"] == "ann")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let decided = app
+        .send_as(
+            Method::PATCH,
+            &format!("{instance}/decisions/{ann_item}"),
+            &app.token_of(&reviewer, "AccessReview.ReadWrite.All"),
+            Some(json!({"decision": "Approve", "justification": "needed"})),
+        )
+        .await;
+    assert_eq!(decided.status(), StatusCode::NO_CONTENT);
+    let principals = |body: &Value| -> Vec<String> {
+        body["value"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|d| d["principal"]["displayName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (query, expected) in [
+        ("$orderby=reviewedDateTime%20desc", vec!["ann", "bob"]),
+        ("$orderby=reviewedDateTime", vec!["ann", "bob"]),
+        (
+            "$filter=recommendation%20eq%20%27NoInfoAvailable%27%20and%20applyResult%20eq%20%27New%27&$count=true",
+            vec!["ann", "bob"],
+        ),
+        (
+            "$filter=decision%20eq%20%27Approve%27%20and%20applyResult%20eq%20%27New%27",
+            vec!["ann"],
+        ),
+        ("$filter=recommendation%20eq%20%27Deny%27", vec![]),
+    ] {
+        let (status, body) = app.get(&format!("{instance}/decisions?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        let mut found = principals(&body);
+        if !query.starts_with("$orderby") {
+            found.sort();
+        }
+        assert_eq!(found, expected, "{query}");
+    }
+    let (status, refused) = app
+        .get(&format!("{instance}/decisions?$orderby=displayName"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused["error"]["innerError"]["code"], "invalidQueryOption");
+}
