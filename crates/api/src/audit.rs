@@ -54,6 +54,7 @@ fn activity(method: &Method, route: &str) -> Option<Activity> {
         ("POST", "resetDecisions") => Activity::ResetDecisions,
         ("PATCH", "{item}") => Activity::RecordDecision,
         ("DELETE", "{definition}") => Activity::DeleteDefinition,
+        ("PATCH", "{stage}") => Activity::UpdateStage,
         _ => return None,
     })
 }

@@ -300,6 +300,28 @@ impl From<LifecycleError> for ApiError {
                 "clockNotForward",
                 "The test clock moves only forward: advanceBy must be a positive duration.",
             ),
+            LifecycleError::StageNotInProgress(status) => Self::new(
+                StatusCode::CONFLICT,
+                "notAllowed",
+                format!(
+                    "The access review stage is {status}; only a stage that is InProgress can \
+                     change its reviewers."
+                ),
+            )
+            .with_inner("stageNotInProgress"),
+            LifecycleError::FallbackReviewerRemoved => Self::new(
+                StatusCode::CONFLICT,
+                "notAllowed",
+                "Fallback reviewers can be added to a stage but not removed: fallbackReviewers \
+                 must keep every existing entry.",
+            )
+            .with_inner("fallbackReviewerRemoved"),
+            LifecycleError::ReviewerNotSupported(field) => {
+                CreateDefinitionError::ReviewerNotSupported(field).into()
+            }
+            LifecycleError::ReviewerNotFound(field) => {
+                CreateDefinitionError::ReviewerNotFound(field).into()
+            }
             LifecycleError::Repository(e) => e.into(),
         }
     }

@@ -158,7 +158,7 @@ pub fn router(state: AppState) -> Router {
             get(instances::contacted_reviewers),
         )
         .route(&format!("{instance}/stages"), get(stages::list_stages))
-        .route(&stage, get(stages::get_stage))
+        .route(&stage, get(stages::get_stage).patch(stages::update_stage))
         .route(&format!("{stage}/stop"), post(stages::stop_stage))
         .route(
             &format!("{instance}/decisions"),

@@ -130,6 +130,14 @@ pub fn operations() -> Vec<Operation> {
         .lists("accessReviewStage"),
         op("get", s.clone(), "getStage", "Get a stage").returns("accessReviewStage"),
         op(
+            "patch",
+            s.clone(),
+            "updateStage",
+            "Change the reviewers of a stage in progress (fallback reviewers can only be added)",
+        )
+        .takes("accessReviewStage")
+        .returns("accessReviewStage"),
+        op(
             "post",
             format!("{s}/stop"),
             "stopStage",

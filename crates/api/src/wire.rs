@@ -889,3 +889,32 @@ impl DefinitionBody {
         })
     }
 }
+
+/// The body of `PATCH …/stages/{id}`: only the reviewers change.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageUpdateBody {
+    reviewers: Option<Vec<ScopeBody>>,
+    fallback_reviewers: Option<Vec<ScopeBody>>,
+}
+
+/// Reviewers and fallback reviewers, each when given.
+pub type ReviewerLists = (Option<Vec<QueryScope>>, Option<Vec<QueryScope>>);
+
+impl StageUpdateBody {
+    /// The lists, checked as a definition's are.
+    ///
+    /// # Errors
+    /// 400 naming the offending property.
+    pub fn into_domain(self) -> Result<ReviewerLists, ApiError> {
+        let reviewers = self
+            .reviewers
+            .map(|r| reviewer_scopes(Some(r), "reviewers"))
+            .transpose()?;
+        let fallback = self
+            .fallback_reviewers
+            .map(|r| reviewer_scopes(Some(r), "fallbackReviewers"))
+            .transpose()?;
+        Ok((reviewers, fallback))
+    }
+}

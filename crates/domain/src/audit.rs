@@ -32,6 +32,8 @@ pub enum Activity {
     StopInstance,
     /// `POST …/stages/{id}/stop`.
     StopStage,
+    /// `PATCH …/stages/{id}`: its reviewers.
+    UpdateStage,
     /// `POST …/instances/{id}/applyDecisions`.
     ApplyDecisions,
     /// `POST …/instances/{id}/sendReminder`.
@@ -53,6 +55,7 @@ impl Activity {
             Self::DeleteDefinition => "Delete access review",
             Self::StopInstance => "Stop access review instance",
             Self::StopStage => "Stop access review stage",
+            Self::UpdateStage => "Update access review stage reviewers",
             Self::ApplyDecisions => "Apply access review decisions",
             Self::SendReminder => "Send access review reminder",
             Self::RecordDecision => "Record access review decision",
@@ -70,6 +73,7 @@ impl Activity {
             | Self::DeleteDefinition
             | Self::StopInstance
             | Self::StopStage
+            | Self::UpdateStage
             | Self::SendReminder => "Policy",
             Self::ApplyDecisions
             | Self::RecordDecision

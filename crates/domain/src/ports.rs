@@ -315,6 +315,16 @@ pub trait StageRepository: Send + Sync {
         instance_id: InstanceId,
     ) -> Result<Result<StopContext, Missing>, RepositoryError>;
 
+    /// Replaces the reviewers of stage `stage.id` (its scopes, from
+    /// `stage`) and the rules of its phase, all or nothing, under its
+    /// instance's lock; `false`, writing nothing, when the stage is no
+    /// longer `InProgress`.
+    async fn update_reviewers(
+        &self,
+        stage: &Stage,
+        rules: &ReviewerRules,
+    ) -> Result<bool, RepositoryError>;
+
     /// Writes a planned stop: the stopped stage, the created stage and its
     /// carry-over, the instance and definition status, the audit record.
     ///

@@ -425,6 +425,29 @@ impl InstanceRepository for InMemoryRepository {
 
 #[async_trait]
 impl StageRepository for InMemoryRepository {
+    async fn update_reviewers(
+        &self,
+        stage: &Stage,
+        rules: &ReviewerRules,
+    ) -> Result<bool, RepositoryError> {
+        let mut store = self.store()?;
+        let Some(stored) = store
+            .stages
+            .iter_mut()
+            .find(|s| s.id == stage.id && s.status() == ReviewStatus::InProgress)
+        else {
+            return Ok(false);
+        };
+        stored.reviewers = stage.reviewers.clone();
+        stored.fallback_reviewers = stage.fallback_reviewers.clone();
+        for (phase, _, phase_rules) in &mut store.phases {
+            if *phase == Phase::Stage(stage.id) {
+                *phase_rules = rules.clone();
+            }
+        }
+        Ok(true)
+    }
+
     async fn get(
         &self,
         instance_id: InstanceId,

@@ -167,6 +167,61 @@ impl From<SnapshotRecord> for DirectorySnapshot {
 
 #[async_trait]
 impl StageRepository for PgRepository {
+    async fn update_reviewers(
+        &self,
+        stage: &Stage,
+        rules: &access_reviews_domain::decision::ReviewerRules,
+    ) -> Result<bool, RepositoryError> {
+        let mut tx = self.pool().begin().await.map_err(map_sqlx)?;
+        // The instance's lock first, as every transition takes it: a stop
+        // racing this either commits before it or finds it done.
+        sqlx::query("SELECT 1 FROM access_review_instances WHERE id = $1 FOR UPDATE")
+            .bind(stage.instance_id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
+        let updated = sqlx::query(
+            "UPDATE access_review_stages SET reviewers = $2, fallback_reviewers = $3 \
+             WHERE id = $1 AND status = $4",
+        )
+        .bind(stage.id.as_uuid())
+        .bind(Json(scopes_to_records(&stage.reviewers)))
+        .bind(Json(scopes_to_records(&stage.fallback_reviewers)))
+        .bind(IN_PROGRESS)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // The stage's phase has the stage's id. Deleted before inserting:
+        // one statement could see a kept reviewer twice.
+        sqlx::query(
+            "WITH phase AS (UPDATE review_phases SET self_review = $2, by_manager = $3 \
+                 WHERE id = $1 RETURNING id) \
+             DELETE FROM phase_reviewers WHERE phase_id IN (SELECT id FROM phase)",
+        )
+        .bind(stage.id.as_uuid())
+        .bind(rules.self_review)
+        .bind(rules.by_manager)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        sqlx::query(
+            "INSERT INTO phase_reviewers (phase_id, role, reviewer_id) \
+             SELECT $1, 'primary', unnest($2::uuid[]) \
+             UNION SELECT $1, 'fallback', unnest($3::uuid[])",
+        )
+        .bind(stage.id.as_uuid())
+        .bind(ids(&rules.fixed))
+        .bind(ids(&rules.fallback))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(true)
+    }
+
     async fn get(
         &self,
         instance_id: InstanceId,

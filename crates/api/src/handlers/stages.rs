@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::auth::{Reader, Writer};
 use crate::error::ApiError;
 use crate::odata::{self, EntityOptions, Filterable, ServiceRoot};
-use crate::wire::{STAGE_PROPERTIES, StageDto};
+use crate::wire::{STAGE_PROPERTIES, StageDto, StageUpdateBody, parse_json};
 
 /// `GET …/stages`, and `…/stages/filterByCurrentUser(on='reviewer')`: the
 /// stages in which the caller reviews.
@@ -83,4 +83,55 @@ pub async fn stop_stage(
         .execute(caller.actor(), path.definition, path.instance, path.stage)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// What a stage's `PATCH` may carry besides its reviewers.
+const STAGE_UPDATE_IGNORED: [&str; 2] = ["@odata.type", "id"];
+
+/// `PATCH …/stages/{id}`: 200 with the stage. Only `reviewers` and
+/// `fallbackReviewers` change; a fallback reviewer cannot be removed (409).
+pub async fn update_stage(
+    caller: Writer,
+    path: StagePath,
+    root: ServiceRoot,
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let raw: Value = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::invalid("invalidJson", "The request body is not valid JSON."))?;
+    if let Some(key) = raw.as_object().and_then(|o| {
+        o.keys().find(|k| {
+            !matches!(k.as_str(), "reviewers" | "fallbackReviewers")
+                && !STAGE_UPDATE_IGNORED.contains(&k.as_str())
+        })
+    }) {
+        return Err(ApiError::invalid(
+            "invalidProperty",
+            format!(
+                "The property '{key}' cannot be updated on a stage; only reviewers and \
+                 fallbackReviewers can."
+            ),
+        ));
+    }
+    let (reviewers, fallback) = parse_json::<StageUpdateBody>(&body)?.into_domain()?;
+    let stage = state
+        .use_cases
+        .lifecycle
+        .update_stage_reviewers(
+            caller.actor(),
+            path.definition,
+            path.instance,
+            path.stage,
+            reviewers,
+            fallback,
+        )
+        .await?;
+    Ok(Json(odata::entity(
+        root.context(&format!(
+            "{}/$entity",
+            stages_context(path.definition, path.instance)
+        )),
+        &StageDto::from(&stage),
+        None,
+    )))
 }

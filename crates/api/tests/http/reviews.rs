@@ -263,7 +263,7 @@ async fn an_unsupported_method_is_405_with_allow() {
     for (method, path, allow) in [
         (Method::GET, stop.clone(), "POST"),
         (Method::DELETE, stop, "POST"),
-        (Method::PATCH, review.first_stage_path(), "GET,HEAD"),
+        (Method::PUT, review.first_stage_path(), "GET,HEAD,PATCH"),
         (Method::PUT, DEFINITIONS.to_owned(), "GET,HEAD,POST"),
     ] {
         let answer = app.call(method.clone(), &path, Some(&admin()), None).await;

@@ -383,3 +383,155 @@ async fn every_collection_counts_with_count_true_and_the_count_segment() {
         Some("invalidQueryOption"),
     );
 }
+
+#[tokio::test]
+async fn a_stage_s_reviewers_change_while_it_runs_and_fallbacks_are_only_added() {
+    let app = app();
+    let (ann, bob, olga, pat) = (
+        app.user("ann").await,
+        app.user("bob").await,
+        app.user("olga").await,
+        app.user("pat").await,
+    );
+    let added = app.relate(SCOPE_GROUP, "members", &bob).await;
+    assert_eq!(added.status, StatusCode::NO_CONTENT);
+    let review = app.review(&admin(), 2).await;
+    let stage = review.first_stage_path();
+    let user = |id: &str| json!({"query": format!("/users/{id}"), "queryType": "MicrosoftGraph"});
+    let patch = |body: serde_json::Value, token: String| {
+        let app = &app;
+        let stage = stage.clone();
+        async move {
+            app.call(Method::PATCH, &stage, Some(&token), Some(body))
+                .await
+        }
+    };
+
+    let changed = patch(
+        json!({"@odata.type": "#microsoft.graph.accessReviewStage",
+               "reviewers": [user(&ann)], "fallbackReviewers": [user(&olga)]}),
+        admin(),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(
+        changed.body["reviewers"],
+        json!([{"query": format!("/users/{ann}"), "queryType": "MicrosoftGraph", "queryRoot": null}])
+    );
+    assert_eq!(
+        changed.body["fallbackReviewers"][0]["query"],
+        format!("/users/{olga}")
+    );
+    assert_eq!(changed.body["status"], "InProgress");
+    let read = app.get(&stage, &admin()).await;
+    assert_eq!(read.body["reviewers"], changed.body["reviewers"]);
+
+    // Ann reviews Bob's item now; the stage's former reviewer no longer does.
+    let as_ann = delegated_as(&ann, "AccessReview.ReadWrite.All", &[]);
+    let mine = app
+        .get(
+            &format!("{stage}/decisions/filterByCurrentUser(on='reviewer')"),
+            &as_ann,
+        )
+        .await;
+    assert_eq!(
+        mine.body["value"][0]["principal"]["id"],
+        bob.as_str(),
+        "{}",
+        mine.body
+    );
+    let former = delegated_as(STAGE_ONE_REVIEWER, "AccessReview.ReadWrite.All", &[]);
+    let refused = app
+        .post(
+            &format!("{stage}/batchRecordDecisions"),
+            &former,
+            json!({"decision": "Deny", "justification": "x"}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    // Fallback reviewers are only ever added.
+    let removed = patch(json!({"fallbackReviewers": [user(&pat)]}), admin()).await;
+    assert_error(
+        &removed,
+        StatusCode::CONFLICT,
+        "notAllowed",
+        Some("fallbackReviewerRemoved"),
+    );
+    let more = patch(
+        json!({"fallbackReviewers": [user(&olga), user(&pat)]}),
+        admin(),
+    )
+    .await;
+    assert_eq!(more.status, StatusCode::OK);
+    assert_eq!(more.body["fallbackReviewers"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        more.body["reviewers"], changed.body["reviewers"],
+        "reviewers kept when absent"
+    );
+
+    for (body, needle) in [
+        (
+            json!({"displayName": "x"}),
+            "'displayName' cannot be updated",
+        ),
+        (
+            json!({"reviewers": [user(&Uuid::new_v4().to_string())]}),
+            "'reviewers[0]",
+        ),
+        (
+            json!({"reviewers": [{"query": "/me", "queryType": "MicrosoftGraph"}]}),
+            "'reviewers[0]",
+        ),
+        (json!({"reviewers": "nobody"}), "reviewers"),
+    ] {
+        let answer = patch(body.clone(), admin()).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            answer.body
+        );
+        let message = error_of(&answer)["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(needle), "{body}: {message}");
+    }
+    let reader = delegated("AccessReview.Read.All", &[GLOBAL_ADMIN]);
+    assert_eq!(
+        patch(json!({"reviewers": []}), reader).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let no_role = delegated("AccessReview.ReadWrite.All", &[]);
+    assert_eq!(
+        patch(json!({"reviewers": []}), no_role).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let missing = app
+        .call(
+            Method::PATCH,
+            &review.stage_path(&Uuid::new_v4().to_string()),
+            Some(&admin()),
+            Some(json!({"reviewers": []})),
+        )
+        .await;
+    assert_error(&missing, StatusCode::NOT_FOUND, "itemNotFound", None);
+
+    // The next stage takes the definition's reviewers, not this stage's.
+    assert_eq!(
+        app.stop(&stage, &admin()).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let after = patch(json!({"reviewers": [user(&ann)]}), admin()).await;
+    assert_error(
+        &after,
+        StatusCode::CONFLICT,
+        "notAllowed",
+        Some("stageNotInProgress"),
+    );
+    let stages = app
+        .get(&format!("{}/stages", review.instance_path), &admin())
+        .await;
+    assert_eq!(
+        stages.body["value"][1]["reviewers"][0]["query"],
+        "./manager"
+    );
+}

@@ -7,7 +7,7 @@ use crate::actor::Actor;
 use crate::actor::system_identity;
 use crate::decision::Identity;
 use crate::definition::Definition;
-use crate::ids::{DefinitionId, InstanceId};
+use crate::ids::{DefinitionId, InstanceId, StageId};
 use crate::instance::Instance;
 use crate::lifecycle::{Action, ActionAudit, EndTransition};
 use crate::ports::{
@@ -16,6 +16,7 @@ use crate::ports::{
 };
 use crate::query::{ListQuery, PageRequest};
 use crate::schedule::{Schedule, Start};
+use crate::stage::Stage;
 use crate::status::ReviewStatus;
 use crate::use_cases::create_definition::start_review;
 use crate::use_cases::reviewers::{resolve_items_leniently, resolve_rules_leniently};
@@ -60,6 +61,18 @@ pub enum LifecycleError {
     /// The test clock moves only forward.
     #[error("the clock moves only forward")]
     ClockNotForward,
+    /// A stage's reviewers change only while it is `InProgress`.
+    #[error("the stage is {0}; only a stage that is InProgress can change its reviewers")]
+    StageNotInProgress(ReviewStatus),
+    /// Fallback reviewers may be added to a stage, never removed.
+    #[error("an existing fallback reviewer would be removed")]
+    FallbackReviewerRemoved,
+    /// A reviewer query is not one the service can resolve.
+    #[error("a reviewer query is not supported")]
+    ReviewerNotSupported(super::ReviewerField),
+    /// A reviewer query names a user or group that does not exist.
+    #[error("a reviewer query names an unknown user or group")]
+    ReviewerNotFound(super::ReviewerField),
     /// The store failed.
     #[error(transparent)]
     Repository(#[from] RepositoryError),
@@ -388,6 +401,84 @@ impl Lifecycle {
             .instance_audit(actor, Action::ReminderSent, &definition, &instance)
             .await?;
         Ok(self.lifecycle.record_action(&audit).await?)
+    }
+
+    /// `PATCH …/stages/{id}`: the stage's reviewers and fallback reviewers
+    /// (each list when given), for this stage only; later stages keep the
+    /// definition's. Fallback reviewers may be added, not removed.
+    ///
+    /// # Errors
+    /// [`LifecycleError::StageNotInProgress`],
+    /// [`LifecycleError::FallbackReviewerRemoved`], the reviewer errors.
+    pub async fn update_stage_reviewers(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage_id: StageId,
+        reviewers: Option<Vec<crate::definition::QueryScope>>,
+        fallback_reviewers: Option<Vec<crate::definition::QueryScope>>,
+    ) -> Result<Stage, LifecycleError> {
+        // Missing objects come before missing rights, as for a stop.
+        let (definition, _) = find_instance(
+            &*self.definitions,
+            &*self.instances,
+            definition_id,
+            instance_id,
+        )
+        .await?;
+        let mut stage = self
+            .stages
+            .get(instance_id, stage_id)
+            .await?
+            .ok_or(LifecycleError::NotFound(Missing::Stage(stage_id)))?;
+        if !actor.may_write(&definition) {
+            return Err(LifecycleError::Forbidden);
+        }
+        if stage.status() != ReviewStatus::InProgress {
+            return Err(LifecycleError::StageNotInProgress(stage.status()));
+        }
+        if let Some(fallback) = fallback_reviewers {
+            let kept = stage
+                .fallback_reviewers
+                .iter()
+                .all(|old| fallback.iter().any(|new| new.query == old.query));
+            if !kept {
+                return Err(LifecycleError::FallbackReviewerRemoved);
+            }
+            stage.fallback_reviewers = fallback;
+        }
+        if let Some(reviewers) = reviewers {
+            stage.reviewers = reviewers;
+        }
+        let rules = super::reviewers::resolve_rules(
+            &*self.directory,
+            &stage.reviewers,
+            &stage.fallback_reviewers,
+        )
+        .await
+        .map_err(|error| match error {
+            super::reviewers::ResolveError::Unsupported { fallback, index } => {
+                LifecycleError::ReviewerNotSupported(super::ReviewerField {
+                    stage: None,
+                    fallback,
+                    index,
+                })
+            }
+            super::reviewers::ResolveError::NotFound { fallback, index } => {
+                LifecycleError::ReviewerNotFound(super::ReviewerField {
+                    stage: None,
+                    fallback,
+                    index,
+                })
+            }
+            super::reviewers::ResolveError::Repository(e) => e.into(),
+        })?;
+        if self.stages.update_reviewers(&stage, &rules).await? {
+            Ok(stage)
+        } else {
+            Err(LifecycleError::StageNotInProgress(ReviewStatus::Completed))
+        }
     }
 
     /// `DELETE …/definitions/{id}`: the definition goes, with its

@@ -642,3 +642,112 @@ async fn contacted_reviewers_follow_the_reviewer_rules_of_every_stage() {
         ]
     );
 }
+
+/// `PATCH …/stages/{id}` in PostgreSQL: the stage's scopes and its phase's
+/// rules change together, the reads' reviewer rule follows at once, and a
+/// stage that has ended refuses.
+#[tokio::test]
+async fn a_stage_s_new_reviewers_are_who_reviews_it_from_then_on() {
+    use access_reviews_domain::ports::{DecisionQuery, ReviewReads as _};
+    use access_reviews_domain::use_cases::LifecycleError;
+
+    let db = Db::new().await;
+    let group = group_id();
+    let meg = user(&db, "meg").await;
+    let olga = user(&db, "olga").await;
+    let pat = user(&db, "pat").await;
+    let ann = member_of(&db, group, "ann").await;
+    member_of(&db, group, "bob").await;
+    db.repo.set_manager(ann, meg).await.unwrap();
+    let review = db
+        .create()
+        .execute(&admin(), spec(2))
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
+    let stage = review.first_stage.as_ref().unwrap().id;
+    let reviewed_by = |who: PrincipalId| {
+        let repo = db.repo.clone();
+        let review = &review;
+        async move {
+            let (page, _) = repo
+                .items(
+                    review.definition.id,
+                    review.instance.id,
+                    Some(stage),
+                    DecisionQuery {
+                        reviewer: Some(who),
+                        ..DecisionQuery::default()
+                    },
+                    None,
+                )
+                .await
+                .unwrap()
+                .unwrap();
+            page.items.len()
+        }
+    };
+    assert_eq!((reviewed_by(meg).await, reviewed_by(olga).await), (1, 0));
+
+    let scope = |id: PrincipalId| crate::repository::scope(&format!("/users/{id}"));
+    let updated = db
+        .lifecycle()
+        .update_stage_reviewers(
+            &admin(),
+            review.definition.id,
+            review.instance.id,
+            stage,
+            Some(vec![scope(olga)]),
+            Some(vec![scope(pat)]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.reviewers, [scope(olga)]);
+    let stored = db.stages(review.instance.id).await;
+    assert_eq!(stored[0].reviewers, [scope(olga)]);
+    assert_eq!(stored[0].fallback_reviewers, [scope(pat)]);
+    assert_eq!(
+        (
+            reviewed_by(meg).await,
+            reviewed_by(olga).await,
+            reviewed_by(pat).await
+        ),
+        (0, 2, 0),
+        "the fixed reviewer reviews every item; the fallback nobody's"
+    );
+    let contacted: Vec<_> = db
+        .repo
+        .contacted_reviewers(review.instance.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(contacted, [olga]);
+
+    // Once the stage has ended, it refuses, and nothing changes.
+    db.stop()
+        .execute(&admin(), review.definition.id, review.instance.id, stage)
+        .await
+        .unwrap();
+    let refused = db
+        .lifecycle()
+        .update_stage_reviewers(
+            &admin(),
+            review.definition.id,
+            review.instance.id,
+            stage,
+            Some(vec![scope(meg)]),
+            None,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(LifecycleError::StageNotInProgress(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        db.stages(review.instance.id).await[0].reviewers,
+        [scope(olga)]
+    );
+}
