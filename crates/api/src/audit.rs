@@ -55,6 +55,7 @@ fn activity(method: &Method, route: &str) -> Option<Activity> {
         ("PATCH", "{item}") => Activity::RecordDecision,
         ("DELETE", "{definition}") => Activity::DeleteDefinition,
         ("PATCH", "{stage}") => Activity::UpdateStage,
+        ("PUT", "{instance}") => Activity::UpdateInstance,
         _ => return None,
     })
 }

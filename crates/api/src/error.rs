@@ -272,7 +272,7 @@ impl From<LifecycleError> for ApiError {
                 "notAllowed",
                 format!(
                     "The access review instance is {status}; only an instance that is \
-                     InProgress can be stopped or reminded."
+                     InProgress can be stopped, reminded or given other reviewers."
                 ),
             )
             .with_inner("instanceNotInProgress"),

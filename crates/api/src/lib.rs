@@ -152,7 +152,10 @@ pub fn router(state: AppState) -> Router {
             &format!("{definition}/instances"),
             get(instances::list_instances),
         )
-        .route(&instance, get(instances::get_instance))
+        .route(
+            &instance,
+            get(instances::get_instance).put(instances::update_instance),
+        )
         .route(
             &format!("{instance}/contactedReviewers"),
             get(instances::contacted_reviewers),

@@ -152,6 +152,14 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
+            "put",
+            i.clone(),
+            "updateInstance",
+            "Change the reviewers of an instance in progress (scope required, not changed)",
+        )
+        .takes("accessReviewInstance")
+        .returns("accessReviewInstance"),
+        op(
             "get",
             format!("{i}/contactedReviewers"),
             "listContactedReviewers",

@@ -890,7 +890,8 @@ impl DefinitionBody {
     }
 }
 
-/// The body of `PATCH …/stages/{id}`: only the reviewers change.
+/// The body of `PATCH …/stages/{id}` and `PUT …/instances/{id}`: only
+/// the reviewers change.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StageUpdateBody {

@@ -34,6 +34,8 @@ pub enum Activity {
     StopStage,
     /// `PATCH …/stages/{id}`: its reviewers.
     UpdateStage,
+    /// `PUT …/instances/{id}`: its reviewers.
+    UpdateInstance,
     /// `POST …/instances/{id}/applyDecisions`.
     ApplyDecisions,
     /// `POST …/instances/{id}/sendReminder`.
@@ -56,6 +58,7 @@ impl Activity {
             Self::StopInstance => "Stop access review instance",
             Self::StopStage => "Stop access review stage",
             Self::UpdateStage => "Update access review stage reviewers",
+            Self::UpdateInstance => "Update access review instance reviewers",
             Self::ApplyDecisions => "Apply access review decisions",
             Self::SendReminder => "Send access review reminder",
             Self::RecordDecision => "Record access review decision",
@@ -74,6 +77,7 @@ impl Activity {
             | Self::StopInstance
             | Self::StopStage
             | Self::UpdateStage
+            | Self::UpdateInstance
             | Self::SendReminder => "Policy",
             Self::ApplyDecisions
             | Self::RecordDecision

@@ -279,6 +279,16 @@ pub trait DefinitionRepository: Send + Sync {
 /// Stores instances.
 #[async_trait]
 pub trait InstanceRepository: Send + Sync {
+    /// Replaces the reviewers of instance `instance.id` (its scopes, from
+    /// `instance`) and, for an instance without stages, the rules of its
+    /// phase (`rules`), all or nothing, under its lock; `false`, writing
+    /// nothing, when it is no longer `InProgress`.
+    async fn update_reviewers(
+        &self,
+        instance: &Instance,
+        rules: Option<&ReviewerRules>,
+    ) -> Result<bool, RepositoryError>;
+
     /// The instance, if it exists under that definition.
     async fn get(
         &self,

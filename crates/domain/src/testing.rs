@@ -394,6 +394,31 @@ impl DefinitionRepository for InMemoryRepository {
 
 #[async_trait]
 impl InstanceRepository for InMemoryRepository {
+    async fn update_reviewers(
+        &self,
+        instance: &Instance,
+        rules: Option<&ReviewerRules>,
+    ) -> Result<bool, RepositoryError> {
+        let mut store = self.store()?;
+        let Some(stored) = store
+            .instances
+            .iter_mut()
+            .find(|i| i.id == instance.id && i.status() == ReviewStatus::InProgress)
+        else {
+            return Ok(false);
+        };
+        stored.reviewers = instance.reviewers.clone();
+        stored.fallback_reviewers = instance.fallback_reviewers.clone();
+        if let Some(rules) = rules {
+            for (phase, _, phase_rules) in &mut store.phases {
+                if *phase == Phase::Instance(instance.id) {
+                    *phase_rules = rules.clone();
+                }
+            }
+        }
+        Ok(true)
+    }
+
     async fn get(
         &self,
         definition_id: DefinitionId,

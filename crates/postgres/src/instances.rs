@@ -50,6 +50,38 @@ pub(crate) const INSTANCE_COLUMNS: &str = "id, definition_id, start_date_time, e
 
 #[async_trait]
 impl InstanceRepository for PgRepository {
+    async fn update_reviewers(
+        &self,
+        instance: &Instance,
+        rules: Option<&access_reviews_domain::decision::ReviewerRules>,
+    ) -> Result<bool, RepositoryError> {
+        let mut tx = self.pool().begin().await.map_err(map_sqlx)?;
+        // The row's lock is the instance's lock every transition takes.
+        let updated = sqlx::query(
+            "UPDATE access_review_instances SET reviewers = $2, fallback_reviewers = $3 \
+             WHERE id = $1 AND status = 'InProgress'",
+        )
+        .bind(instance.id.as_uuid())
+        .bind(sqlx::types::Json(crate::records::scopes_to_records(
+            &instance.reviewers,
+        )))
+        .bind(sqlx::types::Json(crate::records::scopes_to_records(
+            &instance.fallback_reviewers,
+        )))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if let Some(rules) = rules {
+            // An instance without stages: its phase has its id.
+            crate::writes::replace_phase_reviewers(&mut tx, instance.id.as_uuid(), rules).await?;
+        }
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(true)
+    }
+
     async fn get(
         &self,
         definition_id: DefinitionId,

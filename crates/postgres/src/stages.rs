@@ -194,30 +194,8 @@ impl StageRepository for PgRepository {
         if updated.rows_affected() == 0 {
             return Ok(false);
         }
-        // The stage's phase has the stage's id. Deleted before inserting:
-        // one statement could see a kept reviewer twice.
-        sqlx::query(
-            "WITH phase AS (UPDATE review_phases SET self_review = $2, by_manager = $3 \
-                 WHERE id = $1 RETURNING id) \
-             DELETE FROM phase_reviewers WHERE phase_id IN (SELECT id FROM phase)",
-        )
-        .bind(stage.id.as_uuid())
-        .bind(rules.self_review)
-        .bind(rules.by_manager)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
-        sqlx::query(
-            "INSERT INTO phase_reviewers (phase_id, role, reviewer_id) \
-             SELECT $1, 'primary', unnest($2::uuid[]) \
-             UNION SELECT $1, 'fallback', unnest($3::uuid[])",
-        )
-        .bind(stage.id.as_uuid())
-        .bind(ids(&rules.fixed))
-        .bind(ids(&rules.fallback))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
+        // The stage's phase has the stage's id.
+        crate::writes::replace_phase_reviewers(&mut tx, stage.id.as_uuid(), rules).await?;
         tx.commit().await.map_err(map_sqlx)?;
         Ok(true)
     }

@@ -353,3 +353,36 @@ pub(crate) async fn complete_definition(
         .await
         .map_err(map_sqlx)
 }
+
+/// Replaces the rules of phase `phase`: its flags and its reviewers.
+/// Deleted before inserting: one statement could see a kept reviewer
+/// twice.
+pub(crate) async fn replace_phase_reviewers(
+    conn: &mut PgConnection,
+    phase: Uuid,
+    rules: &ReviewerRules,
+) -> Result<(), RepositoryError> {
+    sqlx::query(
+        "WITH phase AS (UPDATE review_phases SET self_review = $2, by_manager = $3 \
+             WHERE id = $1 RETURNING id) \
+         DELETE FROM phase_reviewers WHERE phase_id IN (SELECT id FROM phase)",
+    )
+    .bind(phase)
+    .bind(rules.self_review)
+    .bind(rules.by_manager)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_sqlx)?;
+    sqlx::query(
+        "INSERT INTO phase_reviewers (phase_id, role, reviewer_id) \
+         SELECT $1, 'primary', unnest($2::uuid[]) \
+         UNION SELECT $1, 'fallback', unnest($3::uuid[])",
+    )
+    .bind(phase)
+    .bind(ids(&rules.fixed))
+    .bind(ids(&rules.fallback))
+    .execute(&mut *conn)
+    .await
+    .map_err(map_sqlx)?;
+    Ok(())
+}

@@ -158,3 +158,66 @@ pub async fn contacted_reviewers(
         page.total,
     )))
 }
+
+/// What a `PUT` of an instance may carry besides its reviewers: the
+/// required, unchanged `scope` and the read-only properties a client that
+/// read the instance sends back.
+const INSTANCE_UPDATE_IGNORED: [&str; 7] = [
+    "@odata.type",
+    "@odata.context",
+    "id",
+    "scope",
+    "startDateTime",
+    "endDateTime",
+    "status",
+];
+
+/// `PUT …/instances/{id}`: 200 with the instance. Only `reviewers` and
+/// `fallbackReviewers` change; `scope` is required and not updated; a
+/// fallback reviewer cannot be removed (409).
+pub async fn update_instance(
+    caller: Writer,
+    path: InstancePath,
+    root: ServiceRoot,
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let raw: Value = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::invalid("invalidJson", "The request body is not valid JSON."))?;
+    let object = raw.as_object().ok_or_else(|| {
+        ApiError::invalid("invalidJson", "The request body must be a JSON object.")
+    })?;
+    if let Some(key) = object.keys().find(|k| {
+        !matches!(k.as_str(), "reviewers" | "fallbackReviewers")
+            && !INSTANCE_UPDATE_IGNORED.contains(&k.as_str())
+    }) {
+        return Err(ApiError::invalid(
+            "invalidProperty",
+            format!(
+                "The property '{key}' cannot be updated on an instance; only reviewers and \
+                 fallbackReviewers can."
+            ),
+        ));
+    }
+    if !object.contains_key("scope") {
+        return Err(crate::wire::missing("scope"));
+    }
+    let (reviewers, fallback) =
+        crate::wire::parse_json::<crate::wire::StageUpdateBody>(&body)?.into_domain()?;
+    let instance = state
+        .use_cases
+        .lifecycle
+        .update_instance_reviewers(
+            caller.actor(),
+            path.definition,
+            path.instance,
+            reviewers,
+            fallback,
+        )
+        .await?;
+    Ok(Json(odata::entity(
+        root.context(&format!("{}/$entity", instances_context(path.definition))),
+        &InstanceDto::from(&instance),
+        None,
+    )))
+}

@@ -535,3 +535,118 @@ async fn a_stage_s_reviewers_change_while_it_runs_and_fallbacks_are_only_added()
         "./manager"
     );
 }
+
+#[tokio::test]
+async fn an_instance_s_reviewers_change_with_put_and_its_scope_is_required() {
+    let app = app();
+    let (ann, bob, olga) = (
+        app.user("ann").await,
+        app.user("bob").await,
+        app.user("olga").await,
+    );
+    assert_eq!(
+        app.relate(SCOPE_GROUP, "members", &bob).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let user = |id: &str| json!({"query": format!("/users/{id}"), "queryType": "MicrosoftGraph"});
+    let mut body = definition_body(0);
+    body["reviewers"] = json!([user(STAGE_ONE_REVIEWER)]);
+    let created = app.post(DEFINITIONS, &admin(), body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let definition = created.body["id"].as_str().unwrap().to_owned();
+    let instances = app
+        .get(&format!("{DEFINITIONS}/{definition}/instances"), &admin())
+        .await;
+    let instance = format!(
+        "{DEFINITIONS}/{definition}/instances/{}",
+        instances.body["value"][0]["id"].as_str().unwrap()
+    );
+    let scope = instances.body["value"][0]["scope"].clone();
+    let put = |body: serde_json::Value| {
+        let app = &app;
+        let instance = instance.clone();
+        async move { app.put(&instance, &admin(), body).await }
+    };
+
+    let without_scope = put(json!({"reviewers": [user(&ann)]})).await;
+    assert_error(
+        &without_scope,
+        StatusCode::BAD_REQUEST,
+        "invalidRequest",
+        Some("missingProperty"),
+    );
+    let changed = put(json!({
+        "scope": scope, "reviewers": [user(&ann)], "fallbackReviewers": [user(&olga)],
+        "id": "ignored", "status": "InProgress"
+    }))
+    .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(
+        changed.body["reviewers"][0]["query"],
+        format!("/users/{ann}")
+    );
+    assert_eq!(
+        changed.body["fallbackReviewers"][0]["query"],
+        format!("/users/{olga}")
+    );
+    assert_eq!(changed.body["scope"], scope, "the scope is not updated");
+
+    let as_ann = delegated_as(&ann, "AccessReview.ReadWrite.All", &[]);
+    let mine = app
+        .get(
+            &format!("{instance}/decisions/filterByCurrentUser(on='reviewer')"),
+            &as_ann,
+        )
+        .await;
+    assert_eq!(
+        mine.body["value"][0]["principal"]["id"],
+        bob.as_str(),
+        "{}",
+        mine.body
+    );
+    let former = delegated_as(STAGE_ONE_REVIEWER, "AccessReview.ReadWrite.All", &[]);
+    let theirs = app
+        .get(
+            &format!("{instance}/decisions/filterByCurrentUser(on='reviewer')"),
+            &former,
+        )
+        .await;
+    assert_eq!(
+        theirs.status,
+        StatusCode::FORBIDDEN,
+        "no longer a reviewer of the instance: {}",
+        theirs.body
+    );
+
+    let removed = put(json!({"scope": scope, "fallbackReviewers": []})).await;
+    assert_error(
+        &removed,
+        StatusCode::CONFLICT,
+        "notAllowed",
+        Some("fallbackReviewerRemoved"),
+    );
+    let other = put(json!({"scope": scope, "displayName": "x"})).await;
+    assert_error(
+        &other,
+        StatusCode::BAD_REQUEST,
+        "invalidRequest",
+        Some("invalidProperty"),
+    );
+
+    let stopped = app
+        .call(
+            Method::POST,
+            &format!("{instance}/stop"),
+            Some(&admin()),
+            None,
+        )
+        .await;
+    assert_eq!(stopped.status, StatusCode::NO_CONTENT);
+    let after = put(json!({"scope": scope, "reviewers": [user(&olga)]})).await;
+    assert_error(
+        &after,
+        StatusCode::CONFLICT,
+        "notAllowed",
+        Some("instanceNotInProgress"),
+    );
+}

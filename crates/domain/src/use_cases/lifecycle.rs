@@ -37,6 +37,63 @@ pub struct Lifecycle {
     stop_stage: StopStage,
 }
 
+/// The reviewer lists after an update that gives `reviewers` and
+/// `fallback` (each when given): fallback reviewers may be added, never
+/// removed.
+fn merge_reviewers(
+    current: &[crate::definition::QueryScope],
+    current_fallback: &[crate::definition::QueryScope],
+    reviewers: Option<Vec<crate::definition::QueryScope>>,
+    fallback: Option<Vec<crate::definition::QueryScope>>,
+) -> Result<ReviewerLists, LifecycleError> {
+    let fallback = match fallback {
+        Some(new) => {
+            if !current_fallback
+                .iter()
+                .all(|old| new.iter().any(|n| n.query == old.query))
+            {
+                return Err(LifecycleError::FallbackReviewerRemoved);
+            }
+            new
+        }
+        None => current_fallback.to_vec(),
+    };
+    Ok((reviewers.unwrap_or_else(|| current.to_vec()), fallback))
+}
+
+type ReviewerLists = (
+    Vec<crate::definition::QueryScope>,
+    Vec<crate::definition::QueryScope>,
+);
+
+/// The rules of the reviewer lists, resolved against the directory now.
+async fn resolve(
+    directory: &(dyn DirectoryRepository + 'static),
+    reviewers: &[crate::definition::QueryScope],
+    fallback: &[crate::definition::QueryScope],
+) -> Result<crate::decision::ReviewerRules, LifecycleError> {
+    use super::reviewers::ResolveError;
+    super::reviewers::resolve_rules(directory, reviewers, fallback)
+        .await
+        .map_err(|error| match error {
+            ResolveError::Unsupported { fallback, index } => {
+                LifecycleError::ReviewerNotSupported(super::ReviewerField {
+                    stage: None,
+                    fallback,
+                    index,
+                })
+            }
+            ResolveError::NotFound { fallback, index } => {
+                LifecycleError::ReviewerNotFound(super::ReviewerField {
+                    stage: None,
+                    fallback,
+                    index,
+                })
+            }
+            ResolveError::Repository(e) => e.into(),
+        })
+}
+
 /// Why a lifecycle action was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum LifecycleError {
@@ -47,7 +104,10 @@ pub enum LifecycleError {
     #[error("the caller may not act on this access review")]
     Forbidden,
     /// The action needs an instance in progress.
-    #[error("the instance is {0}; only an instance that is InProgress can be stopped or reminded")]
+    #[error(
+        "the instance is {0}; only an instance that is InProgress can be stopped, reminded or \
+         given other reviewers"
+    )]
     InstanceNotInProgress(ReviewStatus),
     /// Decisions are applied only once the instance is completed.
     #[error("the instance is {0}; decisions are applied once it is Completed")]
@@ -438,46 +498,73 @@ impl Lifecycle {
         if stage.status() != ReviewStatus::InProgress {
             return Err(LifecycleError::StageNotInProgress(stage.status()));
         }
-        if let Some(fallback) = fallback_reviewers {
-            let kept = stage
-                .fallback_reviewers
-                .iter()
-                .all(|old| fallback.iter().any(|new| new.query == old.query));
-            if !kept {
-                return Err(LifecycleError::FallbackReviewerRemoved);
-            }
-            stage.fallback_reviewers = fallback;
-        }
-        if let Some(reviewers) = reviewers {
-            stage.reviewers = reviewers;
-        }
-        let rules = super::reviewers::resolve_rules(
-            &*self.directory,
+        let (new_reviewers, new_fallback) = merge_reviewers(
             &stage.reviewers,
             &stage.fallback_reviewers,
-        )
-        .await
-        .map_err(|error| match error {
-            super::reviewers::ResolveError::Unsupported { fallback, index } => {
-                LifecycleError::ReviewerNotSupported(super::ReviewerField {
-                    stage: None,
-                    fallback,
-                    index,
-                })
-            }
-            super::reviewers::ResolveError::NotFound { fallback, index } => {
-                LifecycleError::ReviewerNotFound(super::ReviewerField {
-                    stage: None,
-                    fallback,
-                    index,
-                })
-            }
-            super::reviewers::ResolveError::Repository(e) => e.into(),
-        })?;
+            reviewers,
+            fallback_reviewers,
+        )?;
+        let rules = resolve(&*self.directory, &new_reviewers, &new_fallback).await?;
+        stage.reviewers = new_reviewers;
+        stage.fallback_reviewers = new_fallback;
         if self.stages.update_reviewers(&stage, &rules).await? {
             Ok(stage)
         } else {
             Err(LifecycleError::StageNotInProgress(ReviewStatus::Completed))
+        }
+    }
+
+    /// `PUT …/instances/{id}`: the instance's reviewers and fallback
+    /// reviewers (each list when given; Graph requires the unchanged
+    /// `scope` in the body), for this instance only. For an instance
+    /// without stages they are who reviews its items from then on; an
+    /// instance with stages keeps its stages' reviewers.
+    ///
+    /// # Errors
+    /// [`LifecycleError::InstanceNotInProgress`],
+    /// [`LifecycleError::FallbackReviewerRemoved`], the reviewer errors.
+    pub async fn update_instance_reviewers(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        reviewers: Option<Vec<crate::definition::QueryScope>>,
+        fallback_reviewers: Option<Vec<crate::definition::QueryScope>>,
+    ) -> Result<Instance, LifecycleError> {
+        let (definition, mut instance) = find_instance(
+            &*self.definitions,
+            &*self.instances,
+            definition_id,
+            instance_id,
+        )
+        .await?;
+        if !actor.may_write(&definition) {
+            return Err(LifecycleError::Forbidden);
+        }
+        if instance.status() != ReviewStatus::InProgress {
+            return Err(LifecycleError::InstanceNotInProgress(instance.status()));
+        }
+        let (new_reviewers, new_fallback) = merge_reviewers(
+            &instance.reviewers,
+            &instance.fallback_reviewers,
+            reviewers,
+            fallback_reviewers,
+        )?;
+        let rules = resolve(&*self.directory, &new_reviewers, &new_fallback).await?;
+        instance.reviewers = new_reviewers;
+        instance.fallback_reviewers = new_fallback;
+        let stageless = definition.spec.stage_plan.stages().is_empty();
+        let phase_rules = stageless.then_some(&rules);
+        if self
+            .instances
+            .update_reviewers(&instance, phase_rules)
+            .await?
+        {
+            Ok(instance)
+        } else {
+            Err(LifecycleError::InstanceNotInProgress(
+                ReviewStatus::Completed,
+            ))
         }
     }
 

@@ -751,3 +751,71 @@ async fn a_stage_s_new_reviewers_are_who_reviews_it_from_then_on() {
         [scope(olga)]
     );
 }
+
+/// `PUT …/instances/{id}` in PostgreSQL: an instance without stages takes
+/// its new reviewers for its items at once; its scopes are stored.
+#[tokio::test]
+async fn an_instance_without_stages_takes_its_new_reviewers_at_once() {
+    use access_reviews_domain::ports::{DecisionQuery, ReviewReads as _};
+
+    let db = Db::new().await;
+    let group = group_id();
+    let olga = user(&db, "olga").await;
+    let ann = member_of(&db, group, "ann").await;
+    let mut spec = spec(0);
+    spec.settings.recurrence = None;
+    let review = db
+        .create()
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
+    let reviewed_by = |who: PrincipalId| {
+        let repo = db.repo.clone();
+        let review = &review;
+        async move {
+            let (page, _) = repo
+                .items(
+                    review.definition.id,
+                    review.instance.id,
+                    None,
+                    DecisionQuery {
+                        reviewer: Some(who),
+                        ..DecisionQuery::default()
+                    },
+                    None,
+                )
+                .await
+                .unwrap()
+                .unwrap();
+            page.items.len()
+        }
+    };
+    assert_eq!(
+        (reviewed_by(ann).await, reviewed_by(olga).await),
+        (1, 0),
+        "a self-review"
+    );
+    let scope = crate::repository::scope(&format!("/users/{olga}"));
+    let updated = db
+        .lifecycle()
+        .update_instance_reviewers(
+            &admin(),
+            review.definition.id,
+            review.instance.id,
+            Some(vec![scope.clone()]),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.reviewers, [scope.clone()]);
+    assert_eq!((reviewed_by(ann).await, reviewed_by(olga).await), (0, 1));
+    let (stored, _) = db
+        .repo
+        .instance(review.definition.id, review.instance.id, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.reviewers, [scope]);
+}
