@@ -809,7 +809,7 @@ async fn an_instance_without_stages_takes_its_new_reviewers_at_once() {
         )
         .await
         .unwrap();
-    assert_eq!(updated.reviewers, [scope.clone()]);
+    assert_eq!(updated.reviewers, std::slice::from_ref(&scope));
     assert_eq!((reviewed_by(ann).await, reviewed_by(olga).await), (0, 1));
     let (stored, _) = db
         .repo
