@@ -3,8 +3,9 @@
 //! does.
 
 use access_reviews_domain::definition::{
-    Creator, Definition, DisplayName, DurationInDays, MoveDecision, NewDefinition, QueryScope,
-    Recurrence, ScheduleSettings, StageKey, StagePlan, StagePlanError, StageSettings,
+    Annotations, ApplyAction, Creator, Definition, DisplayName, DurationInDays, InsightSetting,
+    IsoDuration, MoveDecision, NewDefinition, NotificationRecipient, QueryScope, Recurrence,
+    ScheduleSettings, StageAnnotations, StageKey, StagePlan, StagePlanError, StageSettings,
 };
 use access_reviews_domain::instance::Instance;
 use access_reviews_domain::schedule::{Pattern, Range, RangeKind, RecurrenceError};
@@ -108,6 +109,24 @@ pub struct StageSettingsDto {
     decisions_that_will_move_to_next_stage: Option<Vec<&'static str>>,
     reviewers: Vec<ScopeDto>,
     fallback_reviewers: Vec<ScopeDto>,
+    recommendation_look_back_duration: Option<String>,
+    recommendation_insight_settings: Vec<InsightDto>,
+}
+
+impl StageSettingsDto {
+    /// The entry, with its annotations.
+    fn new(s: &StageSettings, a: &Annotations) -> Self {
+        let mine = a.stages.iter().find(|x| x.stage_id == s.stage_id.as_str());
+        Self {
+            recommendation_look_back_duration: mine
+                .and_then(|m| m.recommendation_look_back_duration.as_ref())
+                .map(|d| d.as_str().to_owned()),
+            recommendation_insight_settings: mine
+                .map(|m| InsightDto::all(&m.recommendation_insight_settings))
+                .unwrap_or_default(),
+            ..Self::from(s)
+        }
+    }
 }
 
 impl From<&StageSettings> for StageSettingsDto {
@@ -123,6 +142,8 @@ impl From<&StageSettings> for StageSettingsDto {
                 .map(|ds| ds.iter().map(|d| d.as_str()).collect()),
             reviewers: ScopeDto::reviewers(&s.reviewers),
             fallback_reviewers: ScopeDto::reviewers(&s.fallback_reviewers),
+            recommendation_look_back_duration: None,
+            recommendation_insight_settings: Vec::new(),
         }
     }
 }
@@ -203,7 +224,82 @@ pub struct SettingsDto {
     recommendations_enabled: bool,
     decision_histories_for_reviewers_enabled: bool,
     recurrence: Option<RecurrenceDto>,
-    apply_actions: Vec<()>,
+    apply_actions: Vec<TypedDto>,
+    recommendation_look_back_duration: Option<String>,
+    recommendation_insight_settings: Vec<InsightDto>,
+}
+
+/// An object known by its `@odata.type`.
+#[derive(Debug, Serialize)]
+pub struct TypedDto {
+    #[serde(rename = "@odata.type")]
+    odata_type: &'static str,
+}
+
+/// `accessReviewRecommendationInsightSetting`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InsightDto {
+    #[serde(rename = "@odata.type")]
+    odata_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recommendation_look_back_duration: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sign_in_scope: Option<String>,
+}
+
+impl InsightDto {
+    fn all(settings: &[InsightSetting]) -> Vec<Self> {
+        settings
+            .iter()
+            .map(|i| match i {
+                InsightSetting::UserLastSignIn {
+                    look_back,
+                    sign_in_scope,
+                } => Self {
+                    odata_type: LAST_SIGN_IN,
+                    recommendation_look_back_duration: look_back
+                        .as_ref()
+                        .map(|d| d.as_str().to_owned()),
+                    sign_in_scope: sign_in_scope.clone(),
+                },
+                InsightSetting::GroupPeerOutlier => Self {
+                    odata_type: PEER_OUTLIER,
+                    recommendation_look_back_duration: None,
+                    sign_in_scope: None,
+                },
+            })
+            .collect()
+    }
+}
+
+/// `accessReviewNotificationRecipientItem`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecipientDto {
+    notification_template_type: Option<String>,
+    notification_recipient_scope: ScopeDto,
+}
+
+impl SettingsDto {
+    /// The settings, with the annotations Graph answers among them.
+    fn new(s: &ScheduleSettings, a: &Annotations) -> Self {
+        Self {
+            apply_actions: a
+                .apply_actions
+                .iter()
+                .map(|x| TypedDto {
+                    odata_type: x.odata_type(),
+                })
+                .collect(),
+            recommendation_look_back_duration: a
+                .recommendation_look_back_duration
+                .as_ref()
+                .map(|d| d.as_str().to_owned()),
+            recommendation_insight_settings: InsightDto::all(&a.recommendation_insight_settings),
+            ..Self::from(s)
+        }
+    }
 }
 
 impl From<&ScheduleSettings> for SettingsDto {
@@ -220,6 +316,8 @@ impl From<&ScheduleSettings> for SettingsDto {
             decision_histories_for_reviewers_enabled: s.decision_histories_for_reviewers_enabled,
             recurrence: s.recurrence.as_ref().map(RecurrenceDto::from),
             apply_actions: Vec::new(),
+            recommendation_look_back_duration: None,
+            recommendation_insight_settings: Vec::new(),
         }
     }
 }
@@ -241,6 +339,7 @@ pub struct DefinitionDto {
     reviewers: Vec<ScopeDto>,
     fallback_reviewers: Vec<ScopeDto>,
     backup_reviewers: Vec<ScopeDto>,
+    additional_notification_recipients: Vec<RecipientDto>,
     settings: SettingsDto,
     stage_settings: Vec<StageSettingsDto>,
 }
@@ -260,6 +359,7 @@ pub const DEFINITION_PROPERTIES: &[&str] = &[
     "reviewers",
     "fallbackReviewers",
     "backupReviewers",
+    "additionalNotificationRecipients",
     "settings",
     "stageSettings",
 ];
@@ -276,17 +376,32 @@ impl From<&Definition> for DefinitionDto {
             description_for_reviewers: d.spec.description_for_reviewers.clone(),
             created_by: IdentityDto::from(&d.created_by),
             scope: ScopeDto::review_scope(&d.spec.scope),
-            instance_enumeration_scope: None,
+            instance_enumeration_scope: d
+                .spec
+                .annotations
+                .instance_enumeration_scope
+                .as_ref()
+                .map(ScopeDto::review_scope),
             reviewers: ScopeDto::reviewers(&d.spec.reviewers),
             fallback_reviewers: ScopeDto::reviewers(&d.spec.fallback_reviewers),
-            backup_reviewers: Vec::new(),
-            settings: SettingsDto::from(&d.spec.settings),
+            backup_reviewers: ScopeDto::reviewers(&d.spec.fallback_reviewers),
+            additional_notification_recipients: d
+                .spec
+                .annotations
+                .additional_notification_recipients
+                .iter()
+                .map(|r| RecipientDto {
+                    notification_template_type: r.template.clone(),
+                    notification_recipient_scope: ScopeDto::review_scope(&r.scope),
+                })
+                .collect(),
+            settings: SettingsDto::new(&d.spec.settings, &d.spec.annotations),
             stage_settings: d
                 .spec
                 .stage_plan
                 .stages()
                 .iter()
-                .map(StageSettingsDto::from)
+                .map(|s| StageSettingsDto::new(s, &d.spec.annotations))
                 .collect(),
         }
     }
@@ -404,9 +519,86 @@ struct ScopeBody {
     query_root: Option<String>,
 }
 
+/// `accessReviewNotificationRecipientItem` as clients send it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RecipientBody {
+    notification_template_type: Option<String>,
+    notification_recipient_scope: Option<ScopeBody>,
+}
+
+/// An object known by its `@odata.type` (`applyActions`).
+#[derive(Debug, Deserialize)]
+struct TypedBody {
+    #[serde(rename = "@odata.type")]
+    odata_type: Option<String>,
+}
+
+/// `accessReviewRecommendationInsightSetting` as clients send it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InsightBody {
+    #[serde(rename = "@odata.type")]
+    odata_type: Option<String>,
+    recommendation_look_back_duration: Option<String>,
+    sign_in_scope: Option<String>,
+}
+
+const LAST_SIGN_IN: &str = "#microsoft.graph.userLastSignInRecommendationInsightSetting";
+const PEER_OUTLIER: &str = "#microsoft.graph.groupPeerOutlierRecommendationInsightSettings";
+
+fn look_back(raw: Option<String>, field: &str) -> Result<Option<IsoDuration>, ApiError> {
+    raw.map(|d| {
+        IsoDuration::parse(&d)
+            .map_err(|_| invalid(field, "must be an ISO 8601 duration such as P30D"))
+    })
+    .transpose()
+}
+
+fn insights(body: Option<Vec<InsightBody>>, field: &str) -> Result<Vec<InsightSetting>, ApiError> {
+    body.unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let field = format!("{field}[{i}]");
+            match b.odata_type.as_deref() {
+                Some(t) if t.eq_ignore_ascii_case(LAST_SIGN_IN) => {
+                    let scope = b.sign_in_scope;
+                    if let Some(other) = scope
+                        .as_deref()
+                        .filter(|s| !matches!(*s, "tenant" | "application"))
+                    {
+                        return Err(invalid(
+                            &format!("{field}.signInScope"),
+                            &format!("'{other}' is neither tenant nor application"),
+                        ));
+                    }
+                    Ok(InsightSetting::UserLastSignIn {
+                        look_back: look_back(
+                            b.recommendation_look_back_duration,
+                            &format!("{field}.recommendationLookBackDuration"),
+                        )?,
+                        sign_in_scope: scope,
+                    })
+                }
+                Some(t) if t.eq_ignore_ascii_case(PEER_OUTLIER) => {
+                    Ok(InsightSetting::GroupPeerOutlier)
+                }
+                Some(other) => Err(invalid(
+                    &format!("{field}.@odata.type"),
+                    &format!("'{other}' is not a recommendation insight setting type"),
+                )),
+                None => Err(missing(&format!("{field}.@odata.type"))),
+            }
+        })
+        .collect()
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct StageSettingsBody {
+    recommendation_look_back_duration: Option<String>,
+    recommendation_insight_settings: Option<Vec<InsightBody>>,
     stage_id: Option<String>,
     depends_on: Option<Vec<String>>,
     duration_in_days: Option<i64>,
@@ -429,6 +621,9 @@ struct SettingsBody {
     auto_apply_decisions_enabled: Option<bool>,
     recommendations_enabled: Option<bool>,
     recurrence: Option<RecurrenceBody>,
+    apply_actions: Option<Vec<TypedBody>>,
+    recommendation_look_back_duration: Option<String>,
+    recommendation_insight_settings: Option<Vec<InsightBody>>,
 }
 
 /// `recurrencePattern` as clients send it; `month`, `daysOfWeek`,
@@ -475,6 +670,9 @@ pub struct DefinitionBody {
     fallback_reviewers: Option<Vec<ScopeBody>>,
     stage_settings: Option<Vec<StageSettingsBody>>,
     settings: Option<SettingsBody>,
+    instance_enumeration_scope: Option<ScopeBody>,
+    additional_notification_recipients: Option<Vec<RecipientBody>>,
+    backup_reviewers: Option<Vec<ScopeBody>>,
 }
 
 pub(crate) fn missing(field: &str) -> ApiError {
@@ -870,22 +1068,107 @@ impl DefinitionBody {
         let display_name =
             DisplayName::parse(self.display_name.ok_or_else(|| missing("displayName"))?)
                 .map_err(|_| invalid("displayName", "must not be blank"))?;
+        let mut stage_annotations = Vec::new();
         let stages = self
             .stage_settings
             .unwrap_or_default()
             .into_iter()
             .enumerate()
-            .map(|(i, s)| stage_settings(i, s))
+            .map(|(i, mut s)| {
+                let field = format!("stageSettings[{i}]");
+                let look = look_back(
+                    s.recommendation_look_back_duration.take(),
+                    &format!("{field}.recommendationLookBackDuration"),
+                )?;
+                let insight = insights(
+                    s.recommendation_insight_settings.take(),
+                    &format!("{field}.recommendationInsightSettings"),
+                )?;
+                if look.is_some() || !insight.is_empty() {
+                    stage_annotations.push(StageAnnotations {
+                        stage_id: s.stage_id.clone().unwrap_or_default(),
+                        recommendation_look_back_duration: look,
+                        recommendation_insight_settings: insight,
+                    });
+                }
+                stage_settings(i, s)
+            })
             .collect::<Result<Vec<_>, _>>()?;
+        let fallback = reviewer_scopes(self.fallback_reviewers, "fallbackReviewers")?;
+        // `backupReviewers` is `fallbackReviewers` under its former name:
+        // either may be sent, both only alike.
+        let fallback = match self.backup_reviewers {
+            None => fallback,
+            Some(backup) => {
+                let backup = reviewer_scopes(Some(backup), "backupReviewers")?;
+                if fallback.is_empty() {
+                    backup
+                } else if backup == fallback {
+                    fallback
+                } else {
+                    return Err(invalid(
+                        "backupReviewers",
+                        "must equal fallbackReviewers, which it stands for",
+                    ));
+                }
+            }
+        };
+        let mut settings_body = self.settings.unwrap_or_default();
+        let annotations = Annotations {
+            instance_enumeration_scope: self
+                .instance_enumeration_scope
+                .map(|s| query_scope(s, "instanceEnumerationScope"))
+                .transpose()?,
+            additional_notification_recipients: self
+                .additional_notification_recipients
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let field = format!("additionalNotificationRecipients[{i}]");
+                    let scope = r
+                        .notification_recipient_scope
+                        .ok_or_else(|| missing(&format!("{field}.notificationRecipientScope")))?;
+                    Ok(NotificationRecipient {
+                        template: r.notification_template_type,
+                        scope: query_scope(scope, &format!("{field}.notificationRecipientScope"))?,
+                    })
+                })
+                .collect::<Result<_, ApiError>>()?,
+            apply_actions: settings_body
+                .apply_actions
+                .take()
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let field = format!("settings.applyActions[{i}].@odata.type");
+                    let kind = a.odata_type.ok_or_else(|| missing(&field))?;
+                    ApplyAction::parse(&kind).ok_or_else(|| {
+                        invalid(&field, &format!("'{kind}' is not an apply action type"))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            recommendation_look_back_duration: look_back(
+                settings_body.recommendation_look_back_duration.take(),
+                "settings.recommendationLookBackDuration",
+            )?,
+            recommendation_insight_settings: insights(
+                settings_body.recommendation_insight_settings.take(),
+                "settings.recommendationInsightSettings",
+            )?,
+            stages: stage_annotations,
+        };
         Ok(NewDefinition {
             display_name,
             description_for_admins: self.description_for_admins,
             description_for_reviewers: self.description_for_reviewers,
             scope: review_scope(self.scope)?,
             reviewers: reviewer_scopes(self.reviewers, "reviewers")?,
-            fallback_reviewers: reviewer_scopes(self.fallback_reviewers, "fallbackReviewers")?,
+            fallback_reviewers: fallback,
             stage_plan: StagePlan::new(stages).map_err(plan_error)?,
-            settings: settings(self.settings.unwrap_or_default())?,
+            settings: settings(settings_body)?,
+            annotations,
         })
     }
 }

@@ -407,6 +407,156 @@ pub struct NewDefinition {
     pub stage_plan: StagePlan,
     /// The switches.
     pub settings: ScheduleSettings,
+    /// Documented properties kept and answered, not acted on.
+    pub annotations: Annotations,
+}
+
+/// Documented properties of a definition, its settings and its stage
+/// settings that the service keeps and answers as given but does not act
+/// on: it sends no mail and has no sign-in data to recommend from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Annotations {
+    /// `instanceEnumerationScope`.
+    pub instance_enumeration_scope: Option<QueryScope>,
+    /// `additionalNotificationRecipients`.
+    pub additional_notification_recipients: Vec<NotificationRecipient>,
+    /// `settings.applyActions`.
+    pub apply_actions: Vec<ApplyAction>,
+    /// `settings.recommendationLookBackDuration`.
+    pub recommendation_look_back_duration: Option<IsoDuration>,
+    /// `settings.recommendationInsightSettings`.
+    pub recommendation_insight_settings: Vec<InsightSetting>,
+    /// The same two recommendation properties of each `stageSettings`
+    /// entry that has them, by `stageId`.
+    pub stages: Vec<StageAnnotations>,
+}
+
+/// `accessReviewNotificationRecipientItem`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationRecipient {
+    /// `notificationTemplateType` (e.g. `CompletedAdditionalRecipients`).
+    pub template: Option<String>,
+    /// `notificationRecipientScope` (a query scope).
+    pub scope: QueryScope,
+}
+
+/// An `accessReviewApplyAction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyAction {
+    /// `#microsoft.graph.removeAccessApplyAction`.
+    RemoveAccess,
+    /// `#microsoft.graph.disableAndDeleteUserApplyAction`.
+    DisableAndDeleteUser,
+}
+
+impl ApplyAction {
+    /// Every action, with its `@odata.type`.
+    pub const ALL: [(Self, &'static str); 2] = [
+        (
+            Self::RemoveAccess,
+            "#microsoft.graph.removeAccessApplyAction",
+        ),
+        (
+            Self::DisableAndDeleteUser,
+            "#microsoft.graph.disableAndDeleteUserApplyAction",
+        ),
+    ];
+
+    /// Its `@odata.type`.
+    pub fn odata_type(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(a, _)| *a == self)
+            .map_or("", |(_, t)| t)
+    }
+
+    /// The action of an `@odata.type`.
+    pub fn parse(odata_type: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(_, t)| t.eq_ignore_ascii_case(odata_type))
+            .map(|(a, _)| *a)
+    }
+}
+
+/// An ISO 8601 duration such as `P30D` or `PT12H`, as Graph's `Duration`
+/// properties take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IsoDuration(String);
+
+impl IsoDuration {
+    /// Checks the form `P[nY][nM][nW][nD][T[nH][nM][n[.n]S]]`, at least one
+    /// part.
+    ///
+    /// # Errors
+    /// The text, when it is not such a duration.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || text.to_owned();
+        let rest = text.strip_prefix('P').ok_or_else(bad)?;
+        let (date, time) = match rest.split_once('T') {
+            Some((d, t)) if !t.is_empty() => (d, Some(t)),
+            Some(_) => return Err(bad()),
+            None => (rest, None),
+        };
+        let parts = |s: &str, units: &str, fraction_last: bool| -> Option<usize> {
+            let mut count = 0;
+            let mut number = String::new();
+            let mut allowed = units.chars();
+            for c in s.chars() {
+                if c.is_ascii_digit() || (fraction_last && c == '.' && !number.is_empty()) {
+                    number.push(c);
+                } else {
+                    // Units in order, each at most once.
+                    allowed.by_ref().find(|u| *u == c)?;
+                    if number.is_empty() || (number.contains('.') && c != 'S') {
+                        return None;
+                    }
+                    number.clear();
+                    count += 1;
+                }
+            }
+            number.is_empty().then_some(count)
+        };
+        let date_parts = parts(date, "YMWD", false).ok_or_else(bad)?;
+        let time_parts = match time {
+            Some(t) => parts(t, "HMS", true).ok_or_else(bad)?,
+            None => 0,
+        };
+        if date_parts + time_parts == 0 {
+            return Err(bad());
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An `accessReviewRecommendationInsightSetting`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsightSetting {
+    /// `#microsoft.graph.userLastSignInRecommendationInsightSetting`.
+    UserLastSignIn {
+        /// `recommendationLookBackDuration`.
+        look_back: Option<IsoDuration>,
+        /// `signInScope`: `tenant` or `application`.
+        sign_in_scope: Option<String>,
+    },
+    /// `#microsoft.graph.groupPeerOutlierRecommendationInsightSettings`.
+    GroupPeerOutlier,
+}
+
+/// The recommendation properties of one `stageSettings` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageAnnotations {
+    /// The entry's `stageId`.
+    pub stage_id: String,
+    /// `recommendationLookBackDuration`.
+    pub recommendation_look_back_duration: Option<IsoDuration>,
+    /// `recommendationInsightSettings`.
+    pub recommendation_insight_settings: Vec<InsightSetting>,
 }
 
 /// A stored definition.
@@ -451,6 +601,21 @@ impl Definition {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_durations_are_checked_as_graph_takes_them() {
+        for good in ["P30D", "PT12H", "P1Y2M3W4DT5H6M7.5S", "PT0.5S", "P0D"] {
+            assert_eq!(
+                IsoDuration::parse(good).map(|d| d.as_str().to_owned()),
+                Ok(good.into())
+            );
+        }
+        for bad in [
+            "", "P", "PT", "30D", "P30", "PD", "P1H", "PT1D", "P1D1D", "P1.5D", "PT1.H", "P1DT",
+        ] {
+            assert!(IsoDuration::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     fn key(k: &str) -> StageKey {
         StageKey::parse(k.to_owned()).unwrap()

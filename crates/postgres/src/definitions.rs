@@ -35,6 +35,7 @@ pub(crate) struct DefinitionRow {
     fallback_reviewers: Json<Vec<QueryScopeRecord>>,
     stage_settings: Json<Vec<StageSettingsRecord>>,
     settings: Json<SettingsRecord>,
+    annotations: Json<crate::records::AnnotationsRecord>,
     created_by_id: Uuid,
     created_by_display_name: Option<String>,
     created_by_user_principal_name: Option<String>,
@@ -62,6 +63,7 @@ impl TryFrom<DefinitionRow> for Definition {
                 fallback_reviewers: scopes_from_records(row.fallback_reviewers.0),
                 stage_plan: plan_from_records(row.stage_settings.0)?,
                 settings: row.settings.0.try_into()?,
+                annotations: row.annotations.0.try_into()?,
             },
             created_by: Creator {
                 id: PrincipalId::from_uuid(row.created_by_id),
@@ -84,7 +86,7 @@ impl TryFrom<DefinitionRow> for Definition {
 }
 
 pub(crate) const DEFINITION_COLUMNS: &str = "id, display_name, description_for_admins, \
-    description_for_reviewers, scope, reviewers, fallback_reviewers, stage_settings, settings, \
+    description_for_reviewers, scope, reviewers, fallback_reviewers, stage_settings, settings, annotations, \
     created_by_id, created_by_display_name, created_by_user_principal_name, created_date_time, \
     last_modified_date_time, status, next_instance_at, instances_started";
 

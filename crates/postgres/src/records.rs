@@ -3,8 +3,9 @@
 //! serde) and from the API's wire types (which follow Graph).
 
 use access_reviews_domain::definition::{
-    DurationInDays, MoveDecision, QueryScope, Recurrence, ScheduleSettings, StageKey, StagePlan,
-    StageSettings,
+    Annotations, ApplyAction, DurationInDays, InsightSetting, IsoDuration, MoveDecision,
+    NotificationRecipient, QueryScope, Recurrence, ScheduleSettings, StageAnnotations, StageKey,
+    StagePlan, StageSettings,
 };
 use access_reviews_domain::schedule::{Pattern, Range, RangeKind};
 use access_reviews_domain::status::ReviewStatus;
@@ -252,4 +253,166 @@ impl TryFrom<SettingsRecord> for ScheduleSettings {
 /// A status as stored.
 pub(crate) fn status(raw: &str) -> Result<ReviewStatus, CorruptRow> {
     raw.parse().map_err(|_| CorruptRow { what: "status" })
+}
+
+/// [`Annotations`] as stored (the `annotations` column); every field
+/// defaults, so rows written before it read as empty.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct AnnotationsRecord {
+    instance_enumeration_scope: Option<QueryScopeRecord>,
+    additional_notification_recipients: Vec<RecipientRecord>,
+    apply_actions: Vec<String>,
+    recommendation_look_back_duration: Option<String>,
+    recommendation_insight_settings: Vec<InsightRecord>,
+    stages: Vec<StageAnnotationsRecord>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct RecipientRecord {
+    template: Option<String>,
+    scope: QueryScopeRecord,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct InsightRecord {
+    kind: String,
+    look_back: Option<String>,
+    sign_in_scope: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct StageAnnotationsRecord {
+    stage_id: String,
+    look_back: Option<String>,
+    insights: Vec<InsightRecord>,
+}
+
+fn insight_record(i: &InsightSetting) -> InsightRecord {
+    match i {
+        InsightSetting::UserLastSignIn {
+            look_back,
+            sign_in_scope,
+        } => InsightRecord {
+            kind: "userLastSignIn".into(),
+            look_back: look_back.as_ref().map(|d| d.as_str().to_owned()),
+            sign_in_scope: sign_in_scope.clone(),
+        },
+        InsightSetting::GroupPeerOutlier => InsightRecord {
+            kind: "groupPeerOutlier".into(),
+            look_back: None,
+            sign_in_scope: None,
+        },
+    }
+}
+
+fn duration(raw: Option<String>) -> Result<Option<IsoDuration>, CorruptRow> {
+    raw.map(|d| IsoDuration::parse(&d))
+        .transpose()
+        .map_err(|_| CorruptRow { what: "duration" })
+}
+
+fn insight(r: InsightRecord) -> Result<InsightSetting, CorruptRow> {
+    Ok(match r.kind.as_str() {
+        "userLastSignIn" => InsightSetting::UserLastSignIn {
+            look_back: duration(r.look_back)?,
+            sign_in_scope: r.sign_in_scope,
+        },
+        "groupPeerOutlier" => InsightSetting::GroupPeerOutlier,
+        _ => return Err(CorruptRow { what: "insight" }),
+    })
+}
+
+impl From<&Annotations> for AnnotationsRecord {
+    fn from(a: &Annotations) -> Self {
+        Self {
+            instance_enumeration_scope: a.instance_enumeration_scope.as_ref().map(Into::into),
+            additional_notification_recipients: a
+                .additional_notification_recipients
+                .iter()
+                .map(|r| RecipientRecord {
+                    template: r.template.clone(),
+                    scope: (&r.scope).into(),
+                })
+                .collect(),
+            apply_actions: a
+                .apply_actions
+                .iter()
+                .map(|x| x.odata_type().to_owned())
+                .collect(),
+            recommendation_look_back_duration: a
+                .recommendation_look_back_duration
+                .as_ref()
+                .map(|d| d.as_str().to_owned()),
+            recommendation_insight_settings: a
+                .recommendation_insight_settings
+                .iter()
+                .map(insight_record)
+                .collect(),
+            stages: a
+                .stages
+                .iter()
+                .map(|s| StageAnnotationsRecord {
+                    stage_id: s.stage_id.clone(),
+                    look_back: s
+                        .recommendation_look_back_duration
+                        .as_ref()
+                        .map(|d| d.as_str().to_owned()),
+                    insights: s
+                        .recommendation_insight_settings
+                        .iter()
+                        .map(insight_record)
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl TryFrom<AnnotationsRecord> for Annotations {
+    type Error = CorruptRow;
+
+    fn try_from(r: AnnotationsRecord) -> Result<Self, CorruptRow> {
+        Ok(Self {
+            instance_enumeration_scope: r.instance_enumeration_scope.map(Into::into),
+            additional_notification_recipients: r
+                .additional_notification_recipients
+                .into_iter()
+                .map(|x| NotificationRecipient {
+                    template: x.template,
+                    scope: x.scope.into(),
+                })
+                .collect(),
+            apply_actions: r
+                .apply_actions
+                .iter()
+                .map(|t| {
+                    ApplyAction::parse(t).ok_or(CorruptRow {
+                        what: "apply action",
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            recommendation_look_back_duration: duration(r.recommendation_look_back_duration)?,
+            recommendation_insight_settings: r
+                .recommendation_insight_settings
+                .into_iter()
+                .map(insight)
+                .collect::<Result<_, _>>()?,
+            stages: r
+                .stages
+                .into_iter()
+                .map(|s| {
+                    Ok(StageAnnotations {
+                        stage_id: s.stage_id,
+                        recommendation_look_back_duration: duration(s.look_back)?,
+                        recommendation_insight_settings: s
+                            .insights
+                            .into_iter()
+                            .map(insight)
+                            .collect::<Result<_, _>>()?,
+                    })
+                })
+                .collect::<Result<_, CorruptRow>>()?,
+        })
+    }
 }

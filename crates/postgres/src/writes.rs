@@ -58,8 +58,8 @@ pub(crate) async fn insert_definition(
          description_for_reviewers, scope, reviewers, fallback_reviewers, stage_settings, \
          settings, created_by_id, created_by_display_name, created_by_user_principal_name, \
          created_date_time, last_modified_date_time, status, next_instance_at, \
-         instances_started) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+         instances_started, annotations) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(definition.id.as_uuid())
     .bind(spec.display_name.as_str())
@@ -78,6 +78,9 @@ pub(crate) async fn insert_definition(
     .bind(definition.status.as_str())
     .bind(definition.schedule.next_start)
     .bind(i32::try_from(definition.schedule.instances_started).unwrap_or(i32::MAX))
+    .bind(Json(crate::records::AnnotationsRecord::from(
+        &spec.annotations,
+    )))
     .execute(conn)
     .await
     .map_err(map_sqlx)?;

@@ -43,11 +43,13 @@ async fn creating_a_definition_answers_201_with_graphs_shape_and_a_location() {
             {"stageId": "1", "dependsOn": [], "durationInDays": 2, "recommendationsEnabled": false,
              "decisionsThatWillMoveToNextStage": ["NotReviewed", "Approve"],
              "reviewers": [{"query": "/users/398164b1-5196-49dd-ada2-364b49f99b27", "queryType": "MicrosoftGraph", "queryRoot": null}],
-             "fallbackReviewers": []},
+             "fallbackReviewers": [],
+             "recommendationLookBackDuration": null, "recommendationInsightSettings": []},
             {"stageId": "2", "dependsOn": ["1"], "durationInDays": 3, "recommendationsEnabled": true,
              "decisionsThatWillMoveToNextStage": null,
              "reviewers": [{"query": "./manager", "queryType": "MicrosoftGraph", "queryRoot": "decisions"}],
-             "fallbackReviewers": []}
+             "fallbackReviewers": [],
+             "recommendationLookBackDuration": null, "recommendationInsightSettings": []}
         ])
     );
     assert_eq!(body["settings"]["mailNotificationsEnabled"], true);

@@ -650,3 +650,140 @@ async fn an_instance_s_reviewers_change_with_put_and_its_scope_is_required() {
         Some("instanceNotInProgress"),
     );
 }
+
+/// Graph's documented definition properties the service does not act on
+/// are kept and answered as sent.
+pub fn annotated_body(reviewer: &str) -> serde_json::Value {
+    let mut body = definition_body(1);
+    body["instanceEnumerationScope"] = json!({
+        "@odata.type": "#microsoft.graph.accessReviewQueryScope",
+        "query": "/groups?$filter=(groupTypes/any(c:c+eq+'Unified'))",
+        "queryType": "MicrosoftGraph"
+    });
+    body["additionalNotificationRecipients"] = json!([{
+        "notificationTemplateType": "CompletedAdditionalRecipients",
+        "notificationRecipientScope": {
+            "@odata.type": "#microsoft.graph.accessReviewNotificationRecipientQueryScope",
+            "query": format!("/users/{reviewer}"),
+            "queryType": "MicrosoftGraph",
+            "queryRoot": null
+        }
+    }]);
+    body["backupReviewers"] =
+        json!([{"query": format!("/users/{reviewer}"), "queryType": "MicrosoftGraph"}]);
+    body["settings"]["applyActions"] =
+        json!([{"@odata.type": "#microsoft.graph.removeAccessApplyAction"}]);
+    body["settings"]["recommendationLookBackDuration"] = json!("P30D");
+    body["settings"]["recommendationInsightSettings"] = json!([
+        {"@odata.type": "#microsoft.graph.userLastSignInRecommendationInsightSetting",
+         "recommendationLookBackDuration": "P30D", "signInScope": "tenant"},
+        {"@odata.type": "#microsoft.graph.groupPeerOutlierRecommendationInsightSettings"}
+    ]);
+    body["stageSettings"][0]["recommendationLookBackDuration"] = json!("P14D");
+    body["stageSettings"][0]["recommendationInsightSettings"] = json!([
+        {"@odata.type": "#microsoft.graph.groupPeerOutlierRecommendationInsightSettings"}
+    ]);
+    body
+}
+
+#[tokio::test]
+async fn every_documented_property_is_kept_and_answered() {
+    let app = app();
+    let created = app
+        .post(DEFINITIONS, &admin(), annotated_body(STAGE_ONE_REVIEWER))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let read = app
+        .get(
+            &format!("{DEFINITIONS}/{}", created.body["id"].as_str().unwrap()),
+            &admin(),
+        )
+        .await;
+    for answer in [&created, &read] {
+        let d = &answer.body;
+        assert_eq!(
+            d["instanceEnumerationScope"]["query"],
+            "/groups?$filter=(groupTypes/any(c:c+eq+'Unified'))"
+        );
+        assert_eq!(
+            d["additionalNotificationRecipients"][0]["notificationTemplateType"],
+            "CompletedAdditionalRecipients"
+        );
+        assert_eq!(
+            d["additionalNotificationRecipients"][0]["notificationRecipientScope"]["@odata.type"],
+            "#microsoft.graph.accessReviewNotificationRecipientQueryScope"
+        );
+        assert_eq!(d["backupReviewers"], d["fallbackReviewers"], "kept in step");
+        assert_eq!(
+            d["fallbackReviewers"][0]["query"],
+            format!("/users/{STAGE_ONE_REVIEWER}"),
+            "backupReviewers alone stands for fallbackReviewers"
+        );
+        assert_eq!(
+            d["settings"]["applyActions"],
+            json!([{"@odata.type": "#microsoft.graph.removeAccessApplyAction"}])
+        );
+        assert_eq!(d["settings"]["recommendationLookBackDuration"], "P30D");
+        assert_eq!(
+            d["settings"]["recommendationInsightSettings"][0],
+            json!({"@odata.type": "#microsoft.graph.userLastSignInRecommendationInsightSetting",
+                   "recommendationLookBackDuration": "P30D", "signInScope": "tenant"})
+        );
+        assert_eq!(
+            d["stageSettings"][0]["recommendationLookBackDuration"],
+            "P14D"
+        );
+        assert_eq!(
+            d["stageSettings"][0]["recommendationInsightSettings"],
+            json!([{"@odata.type": "#microsoft.graph.groupPeerOutlierRecommendationInsightSettings"}])
+        );
+    }
+
+    for (edit, field) in [
+        (
+            json!({"settings": {"applyActions": [{"@odata.type": "#microsoft.graph.deleteEverything"}]}}),
+            "settings.applyActions[0].@odata.type",
+        ),
+        (
+            json!({"settings": {"recommendationLookBackDuration": "30 days"}}),
+            "settings.recommendationLookBackDuration",
+        ),
+        (
+            json!({"settings": {"recommendationInsightSettings": [
+                {"@odata.type": "#microsoft.graph.userLastSignInRecommendationInsightSetting", "signInScope": "galaxy"}]}}),
+            "settings.recommendationInsightSettings[0].signInScope",
+        ),
+        (
+            json!({"backupReviewers": [{"query": "/users/00000000-0000-0000-0000-000000000001", "queryType": "MicrosoftGraph"}],
+                   "fallbackReviewers": [{"query": format!("/users/{STAGE_ONE_REVIEWER}"), "queryType": "MicrosoftGraph"}]}),
+            "backupReviewers",
+        ),
+        (
+            json!({"additionalNotificationRecipients": [{"notificationTemplateType": "CompletedAdditionalRecipients"}]}),
+            "additionalNotificationRecipients[0].notificationRecipientScope",
+        ),
+    ] {
+        let mut body = definition_body(1);
+        for (key, value) in edit.as_object().unwrap() {
+            if key == "settings" {
+                for (k, v) in value.as_object().unwrap() {
+                    body["settings"][k] = v.clone();
+                }
+            } else {
+                body[key] = value.clone();
+            }
+        }
+        let refused = app.post(DEFINITIONS, &admin(), body).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{field}: {}",
+            refused.body
+        );
+        let message = error_of(&refused)["message"].as_str().unwrap().to_owned();
+        assert!(
+            message.contains(&format!("'{field}'")),
+            "{field}: {message}"
+        );
+    }
+}

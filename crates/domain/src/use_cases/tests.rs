@@ -127,6 +127,7 @@ pub(super) fn spec(stages: usize) -> NewDefinition {
         fallback_reviewers: vec![],
         stage_plan: StagePlan::new(settings[..stages].to_vec()).unwrap(),
         settings: ScheduleSettings::default(),
+        annotations: Default::default(),
     }
 }
 

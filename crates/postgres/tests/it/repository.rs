@@ -162,6 +162,7 @@ pub(crate) fn spec(stages: usize) -> NewDefinition {
             ),
             ..ScheduleSettings::default()
         },
+        annotations: Default::default(),
     }
 }
 

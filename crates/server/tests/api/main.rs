@@ -1026,3 +1026,71 @@ async fn lists_sort_count_and_filter_in_sql_as_graph_documents() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(refused["error"]["innerError"]["code"], "invalidQueryOption");
 }
+
+/// The documented properties the service keeps without acting on them
+/// survive PostgreSQL: written with the definition, read back alike.
+#[tokio::test]
+async fn every_documented_property_survives_the_database() {
+    let app = spawn_app().await;
+    let reviewer = app.user("reviewer").await;
+    let group = app.group("finance").await;
+    let body = json!({
+        "displayName": "Annotated",
+        "scope": {"@odata.type": "#microsoft.graph.accessReviewQueryScope",
+                  "query": format!("/groups/{group}/transitiveMembers"), "queryType": "MicrosoftGraph"},
+        "instanceEnumerationScope": {"@odata.type": "#microsoft.graph.accessReviewQueryScope",
+                                     "query": format!("/groups/{group}"), "queryType": "MicrosoftGraph"},
+        "additionalNotificationRecipients": [{
+            "notificationTemplateType": "CompletedAdditionalRecipients",
+            "notificationRecipientScope": {
+                "@odata.type": "#microsoft.graph.accessReviewNotificationRecipientQueryScope",
+                "query": format!("/users/{reviewer}"), "queryType": "MicrosoftGraph"}
+        }],
+        "stageSettings": [{"stageId": "1", "durationInDays": 2, "recommendationsEnabled": true,
+            "recommendationLookBackDuration": "P14D",
+            "recommendationInsightSettings": [
+                {"@odata.type": "#microsoft.graph.groupPeerOutlierRecommendationInsightSettings"}],
+            "reviewers": [{"query": format!("/users/{reviewer}"), "queryType": "MicrosoftGraph"}]}],
+        "settings": {
+            "instanceDurationInDays": 2,
+            "applyActions": [{"@odata.type": "#microsoft.graph.disableAndDeleteUserApplyAction"}],
+            "recommendationLookBackDuration": "P30D",
+            "recommendationInsightSettings": [
+                {"@odata.type": "#microsoft.graph.userLastSignInRecommendationInsightSetting",
+                 "recommendationLookBackDuration": "P30D", "signInScope": "application"}]
+        }
+    });
+    let created = app.post(DEFINITIONS, Some(body)).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    let (_, read) = app
+        .get(&format!(
+            "{DEFINITIONS}/{}",
+            created["id"].as_str().unwrap()
+        ))
+        .await;
+    for property in [
+        "instanceEnumerationScope",
+        "additionalNotificationRecipients",
+        "settings",
+        "stageSettings",
+    ] {
+        assert_eq!(read[property], created[property], "{property}");
+    }
+    assert_eq!(
+        read["settings"]["applyActions"][0]["@odata.type"],
+        "#microsoft.graph.disableAndDeleteUserApplyAction"
+    );
+    assert_eq!(
+        read["settings"]["recommendationInsightSettings"][0]["signInScope"],
+        "application"
+    );
+    assert_eq!(
+        read["stageSettings"][0]["recommendationLookBackDuration"],
+        "P14D"
+    );
+    assert_eq!(
+        read["instanceEnumerationScope"]["query"],
+        format!("/groups/{group}")
+    );
+}
