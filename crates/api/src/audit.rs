@@ -52,6 +52,7 @@ fn activity(method: &Method, route: &str) -> Option<Activity> {
         ("POST", "sendReminder") => Activity::SendReminder,
         ("POST", "batchRecordDecisions") => Activity::BatchRecordDecisions,
         ("POST", "resetDecisions") => Activity::ResetDecisions,
+        ("POST", "acceptRecommendations") => Activity::AcceptRecommendations,
         ("PATCH", "{item}") => Activity::RecordDecision,
         ("DELETE", "{definition}") => Activity::DeleteDefinition,
         ("PATCH", "{stage}") => Activity::UpdateStage,

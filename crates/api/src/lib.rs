@@ -180,6 +180,10 @@ pub fn router(state: AppState) -> Router {
             post(decisions::reset),
         )
         .route(
+            &format!("{instance}/acceptRecommendations"),
+            post(decisions::accept_recommendations),
+        )
+        .route(
             &format!("{stage}/decisions"),
             get(decisions::list_stage_decisions),
         )

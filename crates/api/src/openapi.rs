@@ -168,6 +168,13 @@ pub fn operations() -> Vec<Operation> {
         .lists("accessReviewReviewer"),
         op(
             "post",
+            format!("{i}/acceptRecommendations"),
+            "acceptRecommendations",
+            "The caller's undecided items take their recommendation (delegated callers only)",
+        )
+        .status(204),
+        op(
+            "post",
             format!("{i}/applyDecisions"),
             "applyDecisions",
             "Apply the decisions of a completed instance to the directory",

@@ -46,6 +46,8 @@ pub enum Activity {
     BatchRecordDecisions,
     /// `POST …/instances/{id}/resetDecisions`.
     ResetDecisions,
+    /// `POST …/instances/{id}/acceptRecommendations`.
+    AcceptRecommendations,
 }
 
 impl Activity {
@@ -64,6 +66,7 @@ impl Activity {
             Self::RecordDecision => "Record access review decision",
             Self::BatchRecordDecisions => "Record access review decisions",
             Self::ResetDecisions => "Reset access review decisions",
+            Self::AcceptRecommendations => "Accept access review recommendations",
         }
     }
 
@@ -82,7 +85,8 @@ impl Activity {
             Self::ApplyDecisions
             | Self::RecordDecision
             | Self::BatchRecordDecisions
-            | Self::ResetDecisions => "UserManagement",
+            | Self::ResetDecisions
+            | Self::AcceptRecommendations => "UserManagement",
         }
     }
 

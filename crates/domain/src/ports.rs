@@ -496,6 +496,19 @@ pub trait DecisionRepository: Send + Sync {
         item: DecisionItemId,
     ) -> Result<Option<DecisionItem>, RepositoryError>;
 
+    /// Of `items` in `phase`, those still `NotReviewed` whose
+    /// recommendation is a decision take it ([`Recommendation::as_decision`]),
+    /// by `review`'s reviewer, time and justification, with their history,
+    /// all in one transaction; the same guard as [`Self::record`].
+    ///
+    /// [`Recommendation::as_decision`]: crate::decision::Recommendation::as_decision
+    async fn accept_recommendations(
+        &self,
+        phase: Phase,
+        items: &[DecisionItemId],
+        review: &Review,
+    ) -> Result<RecordOutcome, RepositoryError>;
+
     /// Records `review` on each item in the phase: kept in the history of
     /// the phase and shown as the items' latest decision.
     ///

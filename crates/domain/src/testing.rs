@@ -753,6 +753,33 @@ impl DecisionRepository for InMemoryRepository {
         Ok(RecordOutcome::Recorded)
     }
 
+    async fn accept_recommendations(
+        &self,
+        phase: Phase,
+        items: &[DecisionItemId],
+        review: &Review,
+    ) -> Result<RecordOutcome, RepositoryError> {
+        let mut store = self.store()?;
+        if store.phase_status(phase) != Some(ReviewStatus::InProgress) {
+            return Ok(RecordOutcome::NotInProgress);
+        }
+        let mut accepted = Vec::new();
+        for item in store.items.iter_mut().filter(|i| items.contains(&i.id)) {
+            if let (Decision::NotReviewed, Some(decision)) =
+                (item.decision(), item.recommendation.as_decision())
+            {
+                let taken = Review {
+                    decision,
+                    ..review.clone()
+                };
+                item.latest = Some(taken.clone());
+                accepted.push((phase, item.id, taken));
+            }
+        }
+        store.history.extend(accepted);
+        Ok(RecordOutcome::Recorded)
+    }
+
     async fn reset(&self, instance: InstanceId) -> Result<RecordOutcome, RepositoryError> {
         let mut store = self.store()?;
         if store.phase_status(Phase::Instance(instance)) != Some(ReviewStatus::InProgress) {
@@ -766,6 +793,15 @@ impl DecisionRepository for InMemoryRepository {
 }
 
 impl InMemoryRepository {
+    /// Gives an item a recommendation (the service has no sign-in data to
+    /// make one), for tests of what follows from recommendations.
+    pub fn recommend(&self, item: DecisionItemId, recommendation: crate::decision::Recommendation) {
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = store.items.iter_mut().find(|i| i.id == item) {
+            found.recommendation = recommendation;
+        }
+    }
+
     /// Every decision recorded so far, oldest first: the phase, the item and
     /// the decision.
     pub fn history(&self) -> Vec<(Phase, DecisionItemId, Decision)> {

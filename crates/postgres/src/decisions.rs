@@ -272,6 +272,47 @@ impl DecisionRepository for PgRepository {
         Ok(RecordOutcome::Recorded)
     }
 
+    async fn accept_recommendations(
+        &self,
+        phase: Phase,
+        items: &[DecisionItemId],
+        review: &Review,
+    ) -> Result<RecordOutcome, RepositoryError> {
+        let mut tx = self.pool().begin().await.map_err(map_sqlx)?;
+        if !lock_in_progress(&mut tx, phase).await? {
+            tx.rollback().await.map_err(map_sqlx)?;
+            return Ok(RecordOutcome::NotInProgress);
+        }
+        let ids: Vec<Uuid> = items.iter().map(|i| i.as_uuid()).collect();
+        let by = &review.reviewed_by;
+        // Recommendation::as_decision: Approve and Deny are decisions,
+        // NoInfoAvailable none.
+        sqlx::query(
+            "WITH accepted AS (UPDATE decision_items SET decision = recommendation, \
+                 justification = $3, reviewed_by_id = $4, reviewed_by_display_name = $5, \
+                 reviewed_by_user_principal_name = $6, reviewed_date_time = $7 \
+                 WHERE id = ANY($2) AND recommendation IN ('Approve', 'Deny') \
+                 AND coalesce(decision, 'NotReviewed') = 'NotReviewed' \
+                 RETURNING id, decision) \
+             INSERT INTO decision_history (phase_id, item_id, decision, justification, \
+                 reviewed_by_id, reviewed_by_display_name, reviewed_by_user_principal_name, \
+                 reviewed_date_time) \
+             SELECT $1, id, decision, $3, $4, $5, $6, $7 FROM accepted",
+        )
+        .bind(phase.id())
+        .bind(&ids)
+        .bind(review.justification.as_deref())
+        .bind(by.id.as_uuid())
+        .bind(&by.display_name)
+        .bind(&by.user_principal_name)
+        .bind(review.reviewed_date_time)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(RecordOutcome::Recorded)
+    }
+
     async fn reset(&self, instance: InstanceId) -> Result<RecordOutcome, RepositoryError> {
         let mut tx = self.pool().begin().await.map_err(map_sqlx)?;
         if !lock_in_progress(&mut tx, Phase::Instance(instance)).await? {

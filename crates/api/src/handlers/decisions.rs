@@ -298,3 +298,18 @@ pub async fn reset(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `POST …/instances/{id}/acceptRecommendations`: 204. The caller's items
+/// that nobody decided take their recommendation (delegated callers only).
+pub async fn accept_recommendations(
+    caller: Writer,
+    path: InstancePath,
+    State(state): State<AppState>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .use_cases
+        .decisions
+        .accept_recommendations(caller.actor(), path.definition, path.instance)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -787,3 +787,102 @@ async fn every_documented_property_is_kept_and_answered() {
         );
     }
 }
+
+#[tokio::test]
+async fn accepting_recommendations_decides_the_caller_s_undecided_items_as_recommended() {
+    use access_reviews_domain::decision::Recommendation;
+    use access_reviews_domain::ids::DecisionItemId;
+
+    let app = app();
+    let (ann, bob, cat) = (
+        app.user("ann").await,
+        app.user("bob").await,
+        app.user("cat").await,
+    );
+    for member in [&ann, &bob, &cat] {
+        app.relate(SCOPE_GROUP, "members", member).await;
+    }
+    let review = app.review(&admin(), 1).await;
+    let decisions = format!("{}/decisions", review.instance_path);
+    let listed = app.get(&decisions, &admin()).await;
+    let item_of = |principal: &str| {
+        listed.body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["principal"]["id"] == principal)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (ann_item, bob_item, cat_item) = (item_of(&ann), item_of(&bob), item_of(&cat));
+    let id = |raw: &str| DecisionItemId::from_uuid(Uuid::parse_str(raw).unwrap());
+    app.repo.recommend(id(&ann_item), Recommendation::Deny);
+    app.repo.recommend(id(&bob_item), Recommendation::Approve);
+    let reviewer = delegated_as(STAGE_ONE_REVIEWER, "AccessReview.ReadWrite.All", &[]);
+    // Bob's item is decided already: it keeps its decision.
+    let decided = app
+        .call(
+            Method::PATCH,
+            &format!("{decisions}/{bob_item}"),
+            Some(&reviewer),
+            Some(json!({"decision": "Deny", "justification": "left the team"})),
+        )
+        .await;
+    assert_eq!(decided.status, StatusCode::NO_CONTENT);
+
+    let accept = format!("{}/acceptRecommendations", review.instance_path);
+    let as_app = app
+        .call(
+            Method::POST,
+            &accept,
+            Some(&application(&["AccessReview.ReadWrite.All"])),
+            None,
+        )
+        .await;
+    assert_eq!(as_app.status, StatusCode::FORBIDDEN);
+    let stranger = app
+        .call(
+            Method::POST,
+            &accept,
+            Some(&delegated("AccessReview.ReadWrite.All", &[])),
+            None,
+        )
+        .await;
+    assert_eq!(stranger.status, StatusCode::FORBIDDEN);
+    let accepted = app.call(Method::POST, &accept, Some(&reviewer), None).await;
+    assert_eq!(accepted.status, StatusCode::NO_CONTENT, "{}", accepted.body);
+
+    let after = app.get(&decisions, &admin()).await;
+    let decision_of = |item: &str| {
+        after.body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == item)
+            .unwrap()
+            .clone()
+    };
+    let ann_now = decision_of(&ann_item);
+    assert_eq!(ann_now["decision"], "Deny", "took its recommendation");
+    assert_eq!(ann_now["justification"], "Accepted the recommendation.");
+    assert_eq!(ann_now["reviewedBy"]["id"], STAGE_ONE_REVIEWER);
+    assert_eq!(
+        decision_of(&bob_item)["decision"],
+        "Deny",
+        "a decision made stays"
+    );
+    assert_eq!(
+        decision_of(&cat_item)["decision"],
+        "NotReviewed",
+        "no recommendation, no decision"
+    );
+
+    assert_eq!(
+        app.stop(&review.first_stage_path(), &admin()).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let ended = app.call(Method::POST, &accept, Some(&reviewer), None).await;
+    assert_eq!(ended.status, StatusCode::CONFLICT);
+}

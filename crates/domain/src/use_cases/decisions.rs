@@ -64,6 +64,9 @@ pub enum DecisionError {
     Repository(#[from] RepositoryError),
 }
 
+/// The justification of a decision taken from a recommendation.
+pub const RECOMMENDATION_ACCEPTED: &str = "Accepted the recommendation.";
+
 /// Decision items: reading them, recording decisions, resetting them.
 pub struct Decisions {
     definitions: Arc<dyn DefinitionRepository>,
@@ -370,6 +373,65 @@ impl Decisions {
         };
         self.commit(at.resolved.phase, &items, reviewer, review)
             .await
+    }
+
+    /// `POST …/instances/{id}/acceptRecommendations`: each item of the
+    /// phase in progress that the caller reviews and nobody has decided
+    /// takes its recommendation, when it has one (`Approve` or `Deny`), as
+    /// the caller's decision. Delegated callers only.
+    ///
+    /// # Errors
+    /// [`DecisionError::ApplicationCannotDecide`] for an application;
+    /// [`DecisionError::Forbidden`] for a caller who reviews no item of the
+    /// phase; [`DecisionError::NotInProgress`] once it has ended.
+    pub async fn accept_recommendations(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+    ) -> Result<(), DecisionError> {
+        let at = self
+            .phase_of(definition_id, instance_id, DecisionTarget::Current)
+            .await?;
+        if matches!(actor, Actor::Application { .. }) {
+            return Err(DecisionError::ApplicationCannotDecide);
+        }
+        let items: Vec<DecisionItemId> = self
+            .decisions
+            .phase_items(at.resolved.phase)
+            .await?
+            .into_iter()
+            .filter(|e| at.rules.reviews(actor.id(), e.item.principal.id, e.manager))
+            .map(|e| e.item.id)
+            .collect();
+        if items.is_empty() {
+            return Err(DecisionError::Forbidden);
+        }
+        if at.resolved.status != ReviewStatus::InProgress {
+            return Err(StageNotInProgress {
+                status: at.resolved.status,
+            }
+            .into());
+        }
+        let review = Review {
+            // A justification, so that a review that requires one to
+            // approve accepts the recommendation too.
+            decision: Decision::NotReviewed,
+            justification: Some(RECOMMENDATION_ACCEPTED.to_owned()),
+            reviewed_by: self.reviewer(actor).await?,
+            reviewed_date_time: self.clock.now().await?,
+        };
+        match self
+            .decisions
+            .accept_recommendations(at.resolved.phase, &items, &review)
+            .await?
+        {
+            RecordOutcome::Recorded => Ok(()),
+            RecordOutcome::NotInProgress => Err(StageNotInProgress {
+                status: ReviewStatus::Completed,
+            }
+            .into()),
+        }
     }
 
     /// `POST P/resetDecisions`: every item of the instance back to

@@ -819,3 +819,71 @@ async fn an_instance_without_stages_takes_its_new_reviewers_at_once() {
         .unwrap();
     assert_eq!(stored.reviewers, [scope]);
 }
+
+/// `acceptRecommendations` in SQL: undecided items with a recommendation
+/// take it, with their history; decided ones and those without one stay.
+#[tokio::test]
+async fn accepted_recommendations_are_decisions_with_their_history() {
+    let db = Db::new().await;
+    let group = group_id();
+    let reviewer = user(&db, "reviewer").await;
+    let ann = member_of(&db, group, "ann").await;
+    let bob = member_of(&db, group, "bob").await;
+    let cat = member_of(&db, group, "cat").await;
+    let mut spec = spec(1);
+    let mut plan = spec.stage_plan.stages().to_vec();
+    plan[0].reviewers = vec![crate::repository::scope(&format!("/users/{reviewer}"))];
+    spec.stage_plan = StagePlan::new(plan).unwrap();
+    spec.settings.justification_required_on_approval = true;
+    let review = db
+        .create()
+        .execute(&admin(), spec)
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
+    for (who, recommendation) in [(ann, "Approve"), (bob, "Deny")] {
+        sqlx::query("UPDATE decision_items SET recommendation = $2 WHERE principal_id = $1")
+            .bind(who.as_uuid())
+            .bind(recommendation)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+    decide(&db, &review, reviewer, Decision::DontKnow).await;
+    // Bob's item back to undecided; Ann's too; Cat keeps DontKnow.
+    sqlx::query(
+        "UPDATE decision_items SET decision = NULL, justification = NULL, reviewed_by_id = NULL, \
+         reviewed_by_display_name = NULL, reviewed_by_user_principal_name = NULL, \
+         reviewed_date_time = NULL WHERE principal_id = ANY($1)",
+    )
+    .bind(vec![ann.as_uuid(), bob.as_uuid()])
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    db.decisions()
+        .accept_recommendations(&person(reviewer), review.definition.id, review.instance.id)
+        .await
+        .unwrap();
+    let items = items(&db, &review).await;
+    assert_eq!(item_of(&items, ann).decision(), Decision::Approve);
+    assert_eq!(item_of(&items, bob).decision(), Decision::Deny);
+    assert_eq!(
+        item_of(&items, cat).decision(),
+        Decision::DontKnow,
+        "decided already"
+    );
+    assert_eq!(
+        item_of(&items, ann).latest.as_ref().unwrap().reviewed_by.id,
+        reviewer
+    );
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM decision_history \
+             WHERE justification = 'Accepted the recommendation.'"
+        )
+        .await,
+        2
+    );
+}
