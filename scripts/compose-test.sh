@@ -34,7 +34,7 @@ cleanup() {
 		compose logs --no-color --tail=50 access-reviews >&2 || true
 	fi
 	compose down -v --remove-orphans >/dev/null 2>&1 || true
-	docker rmi -f "$ACCESS_REVIEWS_IMAGE" >/dev/null 2>&1 || true
+	docker rmi -f "$ACCESS_REVIEWS_IMAGE" "$ACCESS_REVIEWS_IMAGE-context" >/dev/null 2>&1 || true
 	rm -rf dist
 	exit "$status"
 }
@@ -45,6 +45,37 @@ for tool in curl jq; do
 		echo "error: the walk-through needs $tool" >&2
 		exit 1
 	}
+done
+
+# The build context holds what the image is built from and nothing else:
+# an edit to the docs, scripts, tests or CI files must not reach (or
+# rebuild) the image, and every crate's sources must.
+context=$(printf 'FROM %s\nCOPY . /context\nRUN cd /context && find . -type f | sort\n' "$runtime_image" |
+	docker build --no-cache -t "$ACCESS_REVIEWS_IMAGE-context" -f - . 2>&1 | grep '^\./')
+docker rmi "$ACCESS_REVIEWS_IMAGE-context" >/dev/null
+for needed in ./Cargo.lock ./migrations/ ./bench/Cargo.toml; do
+	grep -q -- "^$needed" <<<"$context" || {
+		echo "error: the build context lacks $needed (see .dockerignore)" >&2
+		exit 1
+	}
+done
+for crate in crates/*/; do
+	for needed in "./${crate}Cargo.toml" "./${crate}src/"; do
+		grep -q -- "^$needed" <<<"$context" || {
+			echo "error: the build context lacks $needed (see .dockerignore and the Dockerfile)" >&2
+			exit 1
+		}
+	done
+	if ! grep -q -- "COPY ${crate}Cargo.toml" Dockerfile; then
+		echo "error: the Dockerfile's dependency layer does not copy ${crate}Cargo.toml" >&2
+		exit 1
+	fi
+done
+for excluded in ./README.md ./docs/ ./scripts/ ./.ci/ ./target/ ./crates/api/tests/ ./bench/src/; do
+	if grep -q -- "^$excluded" <<<"$context"; then
+		echo "error: the build context holds $excluded (see .dockerignore)" >&2
+		exit 1
+	fi
 done
 
 cargo build --locked -q -p access-reviews-server --bin access-reviews
