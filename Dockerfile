@@ -19,6 +19,7 @@ COPY Cargo.toml dist* /tmp/prebuilt/
 RUN if [ -f /tmp/prebuilt/access-reviews ]; then \
         install -m 0755 /tmp/prebuilt/access-reviews /usr/local/bin/access-reviews; \
     fi && rm -rf /tmp/prebuilt
+# An unprivileged user with no shell and no home: the service needs neither.
 USER 10001:10001
 ENV LISTEN_ADDR=0.0.0.0:8080
 EXPOSE 8080
@@ -53,14 +54,9 @@ RUN find crates -name '*.rs' -exec touch {} + \
     && cargo build --release --locked -p access-reviews-server --bin access-reviews \
     && install -D -m 0755 target/release/access-reviews /out/access-reviews
 
-FROM ${RUNTIME_IMAGE} AS runtime
+# The prebuilt stage's user, port and entry point, with the binary built
+# above.
+FROM prebuilt AS runtime
 COPY --from=build /out/access-reviews /usr/local/bin/access-reviews
 # CA certificates for an https:// AUTH_JWKS_URL, from the build image.
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-# An unprivileged user with no shell and no home: the service needs neither.
-USER 10001:10001
-ENV LISTEN_ADDR=0.0.0.0:8080
-EXPOSE 8080
-STOPSIGNAL SIGTERM
-ENTRYPOINT ["/usr/local/bin/access-reviews"]
-CMD ["serve"]

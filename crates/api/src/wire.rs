@@ -1182,6 +1182,33 @@ pub struct StageUpdateBody {
     fallback_reviewers: Option<Vec<ScopeBody>>,
 }
 
+/// Refuses a body property other than `reviewers`, `fallbackReviewers`
+/// and the `ignored` ones (read-only properties a client may send back),
+/// naming it and `what` it is sent to.
+///
+/// # Errors
+/// 400 `invalidJson` for a body that is not an object, `invalidProperty`
+/// for another property.
+pub fn only_reviewers(body: &[u8], ignored: &[&str], what: &str) -> Result<(), ApiError> {
+    let raw: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| ApiError::invalid("invalidJson", "The request body is not valid JSON."))?;
+    let object = raw.as_object().ok_or_else(|| {
+        ApiError::invalid("invalidJson", "The request body must be a JSON object.")
+    })?;
+    match object.keys().find(|k| {
+        !matches!(k.as_str(), "reviewers" | "fallbackReviewers") && !ignored.contains(&k.as_str())
+    }) {
+        Some(key) => Err(ApiError::invalid(
+            "invalidProperty",
+            format!(
+                "The property '{key}' cannot be updated on {what}; only reviewers and \
+                 fallbackReviewers can."
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Reviewers and fallback reviewers, each when given.
 pub type ReviewerLists = (Option<Vec<QueryScope>>, Option<Vec<QueryScope>>);
 

@@ -182,24 +182,11 @@ pub async fn update_instance(
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    crate::wire::only_reviewers(&body, &INSTANCE_UPDATE_IGNORED, "an instance")?;
+    // Graph requires the scope, which does not change.
     let raw: Value = serde_json::from_slice(&body)
         .map_err(|_| ApiError::invalid("invalidJson", "The request body is not valid JSON."))?;
-    let object = raw.as_object().ok_or_else(|| {
-        ApiError::invalid("invalidJson", "The request body must be a JSON object.")
-    })?;
-    if let Some(key) = object.keys().find(|k| {
-        !matches!(k.as_str(), "reviewers" | "fallbackReviewers")
-            && !INSTANCE_UPDATE_IGNORED.contains(&k.as_str())
-    }) {
-        return Err(ApiError::invalid(
-            "invalidProperty",
-            format!(
-                "The property '{key}' cannot be updated on an instance; only reviewers and \
-                 fallbackReviewers can."
-            ),
-        ));
-    }
-    if !object.contains_key("scope") {
+    if raw.get("scope").is_none() {
         return Err(crate::wire::missing("scope"));
     }
     let (reviewers, fallback) =

@@ -97,22 +97,7 @@ pub async fn update_stage(
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let raw: Value = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::invalid("invalidJson", "The request body is not valid JSON."))?;
-    if let Some(key) = raw.as_object().and_then(|o| {
-        o.keys().find(|k| {
-            !matches!(k.as_str(), "reviewers" | "fallbackReviewers")
-                && !STAGE_UPDATE_IGNORED.contains(&k.as_str())
-        })
-    }) {
-        return Err(ApiError::invalid(
-            "invalidProperty",
-            format!(
-                "The property '{key}' cannot be updated on a stage; only reviewers and \
-                 fallbackReviewers can."
-            ),
-        ));
-    }
+    crate::wire::only_reviewers(&body, &STAGE_UPDATE_IGNORED, "a stage")?;
     let (reviewers, fallback) = parse_json::<StageUpdateBody>(&body)?.into_domain()?;
     let stage = state
         .use_cases
