@@ -1177,24 +1177,31 @@ impl DefinitionBody {
 /// the reviewers change.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct StageUpdateBody {
+pub struct ReviewersUpdateBody {
     reviewers: Option<Vec<ScopeBody>>,
     fallback_reviewers: Option<Vec<ScopeBody>>,
 }
 
-/// Refuses a body property other than `reviewers`, `fallbackReviewers`
-/// and the `ignored` ones (read-only properties a client may send back),
-/// naming it and `what` it is sent to.
+/// The body's object, refusing a property other than `reviewers`,
+/// `fallbackReviewers` and the `ignored` ones (read-only properties a
+/// client may send back), naming it and `what` it is sent to.
 ///
 /// # Errors
 /// 400 `invalidJson` for a body that is not an object, `invalidProperty`
 /// for another property.
-pub fn only_reviewers(body: &[u8], ignored: &[&str], what: &str) -> Result<(), ApiError> {
+pub fn only_reviewers(
+    body: &[u8],
+    ignored: &[&str],
+    what: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
     let raw: serde_json::Value = serde_json::from_slice(body)
         .map_err(|_| ApiError::invalid("invalidJson", "The request body is not valid JSON."))?;
-    let object = raw.as_object().ok_or_else(|| {
-        ApiError::invalid("invalidJson", "The request body must be a JSON object.")
-    })?;
+    let serde_json::Value::Object(object) = raw else {
+        return Err(ApiError::invalid(
+            "invalidJson",
+            "The request body must be a JSON object.",
+        ));
+    };
     match object.keys().find(|k| {
         !matches!(k.as_str(), "reviewers" | "fallbackReviewers") && !ignored.contains(&k.as_str())
     }) {
@@ -1205,14 +1212,14 @@ pub fn only_reviewers(body: &[u8], ignored: &[&str], what: &str) -> Result<(), A
                  fallbackReviewers can."
             ),
         )),
-        None => Ok(()),
+        None => Ok(object),
     }
 }
 
 /// Reviewers and fallback reviewers, each when given.
 pub type ReviewerLists = (Option<Vec<QueryScope>>, Option<Vec<QueryScope>>);
 
-impl StageUpdateBody {
+impl ReviewersUpdateBody {
     /// The lists, checked as a definition's are.
     ///
     /// # Errors

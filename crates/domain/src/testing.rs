@@ -176,6 +176,15 @@ impl Store {
             })
     }
 
+    /// Replaces the rules of `phase`, as the adapter's reviewer updates do.
+    fn set_rules(&mut self, phase: Phase, rules: &ReviewerRules) {
+        for (p, _, phase_rules) in &mut self.phases {
+            if *p == phase {
+                *phase_rules = rules.clone();
+            }
+        }
+    }
+
     fn rules(&self, phase: Phase) -> Option<ReviewerRules> {
         self.phases
             .iter()
@@ -410,11 +419,7 @@ impl InstanceRepository for InMemoryRepository {
         stored.reviewers = instance.reviewers.clone();
         stored.fallback_reviewers = instance.fallback_reviewers.clone();
         if let Some(rules) = rules {
-            for (phase, _, phase_rules) in &mut store.phases {
-                if *phase == Phase::Instance(instance.id) {
-                    *phase_rules = rules.clone();
-                }
-            }
+            store.set_rules(Phase::Instance(instance.id), rules);
         }
         Ok(true)
     }
@@ -465,11 +470,7 @@ impl StageRepository for InMemoryRepository {
         };
         stored.reviewers = stage.reviewers.clone();
         stored.fallback_reviewers = stage.fallback_reviewers.clone();
-        for (phase, _, phase_rules) in &mut store.phases {
-            if *phase == Phase::Stage(stage.id) {
-                *phase_rules = rules.clone();
-            }
-        }
+        store.set_rules(Phase::Stage(stage.id), rules);
         Ok(true)
     }
 

@@ -161,6 +161,23 @@ async fn lock_in_progress(conn: &mut PgConnection, phase: Phase) -> Result<bool,
     Ok(status.and_then(|s| s.parse().ok()) == Some(ReviewStatus::InProgress))
 }
 
+impl PgRepository {
+    /// A transaction holding `phase`'s row lock ([`lock_in_progress`]), or
+    /// `None`, nothing written, when the phase is no longer `InProgress`.
+    async fn in_progress(
+        &self,
+        phase: Phase,
+    ) -> Result<Option<sqlx::Transaction<'static, sqlx::Postgres>>, RepositoryError> {
+        let mut tx = self.pool().begin().await.map_err(map_sqlx)?;
+        if lock_in_progress(&mut tx, phase).await? {
+            Ok(Some(tx))
+        } else {
+            tx.rollback().await.map_err(map_sqlx)?;
+            Ok(None)
+        }
+    }
+}
+
 #[async_trait]
 impl DecisionRepository for PgRepository {
     async fn rules(&self, phase: Phase) -> Result<Option<ReviewerRules>, RepositoryError> {
@@ -230,11 +247,9 @@ impl DecisionRepository for PgRepository {
         items: &[DecisionItemId],
         review: &Review,
     ) -> Result<RecordOutcome, RepositoryError> {
-        let mut tx = self.pool().begin().await.map_err(map_sqlx)?;
-        if !lock_in_progress(&mut tx, phase).await? {
-            tx.rollback().await.map_err(map_sqlx)?;
+        let Some(mut tx) = self.in_progress(phase).await? else {
             return Ok(RecordOutcome::NotInProgress);
-        }
+        };
         let ids: Vec<Uuid> = items.iter().map(|i| i.as_uuid()).collect();
         let by = &review.reviewed_by;
         sqlx::query(
@@ -278,11 +293,9 @@ impl DecisionRepository for PgRepository {
         items: &[DecisionItemId],
         review: &Review,
     ) -> Result<RecordOutcome, RepositoryError> {
-        let mut tx = self.pool().begin().await.map_err(map_sqlx)?;
-        if !lock_in_progress(&mut tx, phase).await? {
-            tx.rollback().await.map_err(map_sqlx)?;
+        let Some(mut tx) = self.in_progress(phase).await? else {
             return Ok(RecordOutcome::NotInProgress);
-        }
+        };
         let ids: Vec<Uuid> = items.iter().map(|i| i.as_uuid()).collect();
         let by = &review.reviewed_by;
         // Recommendation::as_decision: Approve and Deny are decisions,
@@ -314,11 +327,9 @@ impl DecisionRepository for PgRepository {
     }
 
     async fn reset(&self, instance: InstanceId) -> Result<RecordOutcome, RepositoryError> {
-        let mut tx = self.pool().begin().await.map_err(map_sqlx)?;
-        if !lock_in_progress(&mut tx, Phase::Instance(instance)).await? {
-            tx.rollback().await.map_err(map_sqlx)?;
+        let Some(mut tx) = self.in_progress(Phase::Instance(instance)).await? else {
             return Ok(RecordOutcome::NotInProgress);
-        }
+        };
         sqlx::query(
             "UPDATE decision_items SET decision = NULL, justification = NULL, \
              reviewed_by_id = NULL, reviewed_by_display_name = NULL, \

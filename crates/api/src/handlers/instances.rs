@@ -182,15 +182,13 @@ pub async fn update_instance(
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    crate::wire::only_reviewers(&body, &INSTANCE_UPDATE_IGNORED, "an instance")?;
+    let object = crate::wire::only_reviewers(&body, &INSTANCE_UPDATE_IGNORED, "an instance")?;
     // Graph requires the scope, which does not change.
-    let raw: Value = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::invalid("invalidJson", "The request body is not valid JSON."))?;
-    if raw.get("scope").is_none() {
+    if !object.contains_key("scope") {
         return Err(crate::wire::missing("scope"));
     }
     let (reviewers, fallback) =
-        crate::wire::parse_json::<crate::wire::StageUpdateBody>(&body)?.into_domain()?;
+        crate::wire::parse_json::<crate::wire::ReviewersUpdateBody>(&body)?.into_domain()?;
     let instance = state
         .use_cases
         .lifecycle

@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::auth::{Reader, Writer};
 use crate::error::ApiError;
 use crate::odata::{self, EntityOptions, Filterable, ServiceRoot};
-use crate::wire::{STAGE_PROPERTIES, StageDto, StageUpdateBody, parse_json};
+use crate::wire::{ReviewersUpdateBody, STAGE_PROPERTIES, StageDto, parse_json};
 
 /// `GET …/stages`, and `…/stages/filterByCurrentUser(on='reviewer')`: the
 /// stages in which the caller reviews.
@@ -98,7 +98,7 @@ pub async fn update_stage(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     crate::wire::only_reviewers(&body, &STAGE_UPDATE_IGNORED, "a stage")?;
-    let (reviewers, fallback) = parse_json::<StageUpdateBody>(&body)?.into_domain()?;
+    let (reviewers, fallback) = parse_json::<ReviewersUpdateBody>(&body)?.into_domain()?;
     let stage = state
         .use_cases
         .lifecycle

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::actor::Actor;
 use crate::actor::system_identity;
 use crate::decision::Identity;
-use crate::definition::Definition;
+use crate::definition::{Definition, QueryScope};
 use crate::ids::{DefinitionId, InstanceId, StageId};
 use crate::instance::Instance;
 use crate::lifecycle::{Action, ActionAudit, EndTransition};
@@ -37,18 +37,23 @@ pub struct Lifecycle {
     stop_stage: StopStage,
 }
 
-/// The reviewer lists after an update that gives `reviewers` and
-/// `fallback` (each when given): fallback reviewers may be added, never
-/// removed.
-fn merge_reviewers(
-    current: &[crate::definition::QueryScope],
-    current_fallback: &[crate::definition::QueryScope],
-    reviewers: Option<Vec<crate::definition::QueryScope>>,
-    fallback: Option<Vec<crate::definition::QueryScope>>,
-) -> Result<ReviewerLists, LifecycleError> {
-    let fallback = match fallback {
+/// A stage's or an instance's reviewer lists, and an update of them.
+type Lists<'a> = (&'a mut Vec<QueryScope>, &'a mut Vec<QueryScope>);
+type Update = (Option<Vec<QueryScope>>, Option<Vec<QueryScope>>);
+
+/// Applies `update` (each list when given) to `current` and resolves the
+/// result: fallback reviewers may be added, never removed. Nothing
+/// changes when it fails.
+async fn replace_reviewers(
+    directory: &(dyn DirectoryRepository + 'static),
+    current: Lists<'_>,
+    update: Update,
+) -> Result<crate::decision::ReviewerRules, LifecycleError> {
+    let (reviewers, fallback) = current;
+    let new_reviewers = update.0.unwrap_or_else(|| reviewers.clone());
+    let new_fallback = match update.1 {
         Some(new) => {
-            if !current_fallback
+            if !fallback
                 .iter()
                 .all(|old| new.iter().any(|n| n.query == old.query))
             {
@@ -56,21 +61,19 @@ fn merge_reviewers(
             }
             new
         }
-        None => current_fallback.to_vec(),
+        None => fallback.clone(),
     };
-    Ok((reviewers.unwrap_or_else(|| current.to_vec()), fallback))
+    let rules = resolve(directory, &new_reviewers, &new_fallback).await?;
+    *reviewers = new_reviewers;
+    *fallback = new_fallback;
+    Ok(rules)
 }
-
-type ReviewerLists = (
-    Vec<crate::definition::QueryScope>,
-    Vec<crate::definition::QueryScope>,
-);
 
 /// The rules of the reviewer lists, resolved against the directory now.
 async fn resolve(
     directory: &(dyn DirectoryRepository + 'static),
-    reviewers: &[crate::definition::QueryScope],
-    fallback: &[crate::definition::QueryScope],
+    reviewers: &[QueryScope],
+    fallback: &[QueryScope],
 ) -> Result<crate::decision::ReviewerRules, LifecycleError> {
     use super::reviewers::ResolveError;
     super::reviewers::resolve_rules(directory, reviewers, fallback)
@@ -476,8 +479,8 @@ impl Lifecycle {
         definition_id: DefinitionId,
         instance_id: InstanceId,
         stage_id: StageId,
-        reviewers: Option<Vec<crate::definition::QueryScope>>,
-        fallback_reviewers: Option<Vec<crate::definition::QueryScope>>,
+        reviewers: Option<Vec<QueryScope>>,
+        fallback_reviewers: Option<Vec<QueryScope>>,
     ) -> Result<Stage, LifecycleError> {
         // Missing objects come before missing rights, as for a stop.
         let (definition, _) = find_instance(
@@ -498,15 +501,12 @@ impl Lifecycle {
         if stage.status() != ReviewStatus::InProgress {
             return Err(LifecycleError::StageNotInProgress(stage.status()));
         }
-        let (new_reviewers, new_fallback) = merge_reviewers(
-            &stage.reviewers,
-            &stage.fallback_reviewers,
-            reviewers,
-            fallback_reviewers,
-        )?;
-        let rules = resolve(&*self.directory, &new_reviewers, &new_fallback).await?;
-        stage.reviewers = new_reviewers;
-        stage.fallback_reviewers = new_fallback;
+        let rules = replace_reviewers(
+            &*self.directory,
+            (&mut stage.reviewers, &mut stage.fallback_reviewers),
+            (reviewers, fallback_reviewers),
+        )
+        .await?;
         if self.stages.update_reviewers(&stage, &rules).await? {
             Ok(stage)
         } else {
@@ -528,8 +528,8 @@ impl Lifecycle {
         actor: &Actor,
         definition_id: DefinitionId,
         instance_id: InstanceId,
-        reviewers: Option<Vec<crate::definition::QueryScope>>,
-        fallback_reviewers: Option<Vec<crate::definition::QueryScope>>,
+        reviewers: Option<Vec<QueryScope>>,
+        fallback_reviewers: Option<Vec<QueryScope>>,
     ) -> Result<Instance, LifecycleError> {
         let (definition, mut instance) = find_instance(
             &*self.definitions,
@@ -544,15 +544,12 @@ impl Lifecycle {
         if instance.status() != ReviewStatus::InProgress {
             return Err(LifecycleError::InstanceNotInProgress(instance.status()));
         }
-        let (new_reviewers, new_fallback) = merge_reviewers(
-            &instance.reviewers,
-            &instance.fallback_reviewers,
-            reviewers,
-            fallback_reviewers,
-        )?;
-        let rules = resolve(&*self.directory, &new_reviewers, &new_fallback).await?;
-        instance.reviewers = new_reviewers;
-        instance.fallback_reviewers = new_fallback;
+        let rules = replace_reviewers(
+            &*self.directory,
+            (&mut instance.reviewers, &mut instance.fallback_reviewers),
+            (reviewers, fallback_reviewers),
+        )
+        .await?;
         let stageless = definition.spec.stage_plan.stages().is_empty();
         let phase_rules = stageless.then_some(&rules);
         if self
