@@ -10,8 +10,8 @@ use access_reviews_domain::directory::Relation;
 use access_reviews_domain::ports::RepositoryError;
 use access_reviews_domain::stage::StageNotInProgress;
 use access_reviews_domain::use_cases::{
-    AuditError, CreateDefinitionError, DecisionError, DirectoryError, LifecycleError, Missing,
-    ReadError, ReviewerField, StopStageError,
+    AuditError, CreateDefinitionError, DecisionError, DirectoryError, FixedProperty,
+    LifecycleError, Missing, ReadError, ReviewerField, StopStageError,
 };
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -359,7 +359,24 @@ impl From<CreateDefinitionError> for ApiError {
         match error {
             CreateDefinitionError::Forbidden => Self::access_denied(
                 "Creating an access review needs a directory role that may manage access \
-                 reviews.",
+                 reviews; changing one, that role or being the review's creator.",
+            ),
+            CreateDefinitionError::NotFound(what) => missing(what),
+            CreateDefinitionError::Fixed(property) => Self::invalid(
+                "invalidProperty",
+                format!(
+                    "The property '{}' cannot be changed once the access review is created.",
+                    match property {
+                        FixedProperty::Scope => "scope",
+                        FixedProperty::InstanceEnumerationScope => "instanceEnumerationScope",
+                        FixedProperty::Recurrence => "settings.recurrence",
+                    }
+                ),
+            ),
+            CreateDefinitionError::ReviewersNotIndividualUsers => Self::invalid(
+                "invalidProperty",
+                "The property 'reviewers' can be changed only when individual users \
+                 (/users/{id}) are its reviewers, before and after.",
             ),
             CreateDefinitionError::InstanceLongerThanPeriod {
                 days,

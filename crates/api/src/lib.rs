@@ -129,7 +129,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             &definition,
-            get(definitions::get_definition).delete(definitions::delete_definition),
+            get(definitions::get_definition)
+                .put(definitions::update_definition)
+                .delete(definitions::delete_definition),
         )
         .route(
             &format!("{definition}/stop"),

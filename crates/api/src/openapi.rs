@@ -188,6 +188,14 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
+            "put",
+            d.clone(),
+            "updateDefinition",
+            "Replace a definition's names, reviewers and settings for its later instances",
+        )
+        .takes("accessReviewScheduleDefinition")
+        .status(204),
+        op(
             "delete",
             d.clone(),
             "deleteDefinition",

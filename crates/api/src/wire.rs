@@ -658,7 +658,7 @@ struct RecurrenceBody {
     range: Option<RangeBody>,
 }
 
-/// The body of `POST …/definitions`.
+/// The body of `POST …/definitions` and of `PUT …/definitions/{id}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DefinitionBody {
@@ -673,6 +673,13 @@ pub struct DefinitionBody {
     instance_enumeration_scope: Option<ScopeBody>,
     additional_notification_recipients: Option<Vec<RecipientBody>>,
     backup_reviewers: Option<Vec<ScopeBody>>,
+}
+
+impl DefinitionBody {
+    /// Whether `stageSettings` was sent (a `PUT` without it keeps them).
+    pub fn names_stages(&self) -> bool {
+        self.stage_settings.is_some()
+    }
 }
 
 pub(crate) fn missing(field: &str) -> ApiError {

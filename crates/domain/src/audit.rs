@@ -26,6 +26,8 @@ pub enum Activity {
     CreateDefinition,
     /// `POST …/definitions/{id}/stop`.
     StopDefinition,
+    /// `PUT …/definitions/{id}`.
+    UpdateDefinition,
     /// `DELETE …/definitions/{id}`.
     DeleteDefinition,
     /// `POST …/instances/{id}/stop`.
@@ -56,6 +58,7 @@ impl Activity {
         match self {
             Self::CreateDefinition => "Create access review",
             Self::StopDefinition => "Stop access review",
+            Self::UpdateDefinition => "Update access review",
             Self::DeleteDefinition => "Delete access review",
             Self::StopInstance => "Stop access review instance",
             Self::StopStage => "Stop access review stage",
@@ -76,6 +79,7 @@ impl Activity {
         match self {
             Self::CreateDefinition
             | Self::StopDefinition
+            | Self::UpdateDefinition
             | Self::DeleteDefinition
             | Self::StopInstance
             | Self::StopStage

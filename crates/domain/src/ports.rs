@@ -254,6 +254,22 @@ pub trait DefinitionRepository: Send + Sync {
     /// The definition with this id, if any.
     async fn get(&self, id: DefinitionId) -> Result<Option<Definition>, RepositoryError>;
 
+    /// The definition as its instance `instance` runs it: with the
+    /// settings, reviewers and stage settings it had when that instance
+    /// started, whatever [`Self::update`] changed since. The definition as
+    /// it is when the instance does not exist under it.
+    async fn get_for_instance(
+        &self,
+        id: DefinitionId,
+        instance: InstanceId,
+    ) -> Result<Option<Definition>, RepositoryError>;
+
+    /// Replaces the definition's spec and `lastModifiedDateTime`. Its
+    /// instances not yet `Completed` keep running on the spec they
+    /// started with ([`Self::get_for_instance`]), all in one write; false
+    /// when the definition is gone.
+    async fn update(&self, definition: &Definition) -> Result<bool, RepositoryError>;
+
     /// Deletes the definition and everything below it (instances, stages,
     /// decision items and their history), all or nothing; the audit
     /// records stay. False when it was gone already.

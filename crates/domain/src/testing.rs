@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::actor::system_identity;
 use crate::decision::{Applied, Decision, DecisionItem, Identity, Review, ReviewerRules};
 use crate::decision::{ApplyResult, Membership};
-use crate::definition::Definition;
+use crate::definition::{Definition, NewDefinition};
 use crate::directory::DirectorySnapshot;
 use crate::directory::{DirectoryObject, Group, Relation, User};
 use crate::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
@@ -45,6 +45,9 @@ struct Store {
     phase_items: Vec<(Phase, DecisionItemId, Option<PrincipalId>)>,
     history: Vec<(Phase, DecisionItemId, Review)>,
     audits: Vec<crate::audit::AuditEntry>,
+    /// The spec an instance started with, kept when its definition
+    /// changed while it ran.
+    pinned: HashMap<InstanceId, NewDefinition>,
 }
 
 impl Store {
@@ -354,6 +357,46 @@ impl DefinitionRepository for InMemoryRepository {
             .cloned())
     }
 
+    async fn get_for_instance(
+        &self,
+        id: DefinitionId,
+        instance: InstanceId,
+    ) -> Result<Option<Definition>, RepositoryError> {
+        let store = self.store()?;
+        let Some(mut definition) = store.definitions.iter().find(|d| d.id == id).cloned() else {
+            return Ok(None);
+        };
+        let under = store
+            .instances
+            .iter()
+            .any(|i| i.id == instance && i.definition_id == id);
+        if let (true, Some(spec)) = (under, store.pinned.get(&instance)) {
+            definition.spec.clone_from(spec);
+        }
+        Ok(Some(definition))
+    }
+
+    async fn update(&self, definition: &Definition) -> Result<bool, RepositoryError> {
+        let mut guard = self.store()?;
+        let store = &mut *guard;
+        let Some(stored) = store.definitions.iter_mut().find(|d| d.id == definition.id) else {
+            return Ok(false);
+        };
+        for instance in store
+            .instances
+            .iter()
+            .filter(|i| i.definition_id == definition.id && i.status() != ReviewStatus::Completed)
+        {
+            store
+                .pinned
+                .entry(instance.id)
+                .or_insert_with(|| stored.spec.clone());
+        }
+        stored.spec.clone_from(&definition.spec);
+        stored.last_modified_date_time = definition.last_modified_date_time;
+        Ok(true)
+    }
+
     async fn delete(&self, id: DefinitionId) -> Result<bool, RepositoryError> {
         let mut store = self.store()?;
         let before = store.definitions.len();
@@ -498,7 +541,7 @@ impl StageRepository for InMemoryRepository {
         definition_id: DefinitionId,
         instance_id: InstanceId,
     ) -> Result<Result<StopContext, Missing>, RepositoryError> {
-        let Some(definition) = DefinitionRepository::get(self, definition_id).await? else {
+        let Some(definition) = self.get_for_instance(definition_id, instance_id).await? else {
             return Ok(Err(Missing::Definition(definition_id)));
         };
         let Some(instance) = InstanceRepository::get(self, definition_id, instance_id).await?

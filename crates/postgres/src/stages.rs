@@ -16,7 +16,7 @@ use access_reviews_domain::ports::{
 };
 use std::sync::LazyLock;
 
-use crate::definitions::{DEFINITION_COLUMNS, DefinitionRow};
+use crate::definitions::{DEFINITION_COLUMNS, DefinitionRow, definition_as_run};
 use crate::instances::{INSTANCE_COLUMNS, InstanceRow};
 use access_reviews_domain::stage::Stage;
 use access_reviews_domain::stop::StopTransition;
@@ -104,7 +104,8 @@ static STOP_CONTEXT: LazyLock<String> = LazyLock::new(|| {
                  FILTER (WHERE EXISTS (SELECT 1 FROM directory_groups g WHERE g.id = n.id)), \
                  '[]')) \
             FROM named n WHERE n.id IS NOT NULL) AS directory \
-         FROM access_review_definitions d WHERE d.id = $1"
+         FROM {as_run} d",
+        as_run = definition_as_run("$1", "$2")
     )
 });
 

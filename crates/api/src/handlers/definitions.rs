@@ -110,6 +110,25 @@ pub async fn stop_definition(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `PUT …/definitions/{id}`: 204. The body is the whole definition, as
+/// Graph expects; it applies to instances started from now on.
+pub async fn update_definition(
+    caller: Writer,
+    path: DefinitionPath,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let body = parse_json::<DefinitionBody>(&body)?;
+    let stages_sent = body.names_stages();
+    let spec = body.into_domain()?;
+    state
+        .use_cases
+        .create
+        .update(caller.actor(), path.definition, spec, stages_sent)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `DELETE …/definitions/{id}`: 204. The definition and everything below
 /// it go; the audit log keeps its records.
 pub async fn delete_definition(

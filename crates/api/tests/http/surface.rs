@@ -1048,3 +1048,116 @@ async fn graph_s_stage_and_instance_update_samples_are_answered_as_its_pages_sho
         "the scope is required but not updated"
     );
 }
+
+#[tokio::test]
+async fn graph_s_definition_update_sample_changes_the_definition_and_is_audited() {
+    use access_reviews_domain::directory::Group;
+    use access_reviews_domain::ids::PrincipalId;
+    use access_reviews_domain::ports::DirectoryRepository as _;
+
+    let app = app();
+    app.repo
+        .create_group(&Group {
+            id: PrincipalId::from_uuid(
+                Uuid::parse_str("b7a059cb-038a-4802-8fc9-b9d1ed0cf11f").unwrap(),
+            ),
+            display_name: "Sample group".into(),
+            description: None,
+            mail_nickname: "sample".into(),
+            mail_enabled: false,
+            security_enabled: true,
+        })
+        .await
+        .unwrap();
+    let request = fixture("update-definition.request.json");
+    let sent: serde_json::Value = serde_json::from_slice(&request).unwrap();
+    // The series as it stood: another name, no justification needed.
+    let mut original = sent.clone();
+    original.as_object_mut().unwrap().remove("id");
+    original["displayName"] = "Test world".into();
+    original["settings"]["justificationRequiredOnApproval"] = false.into();
+    let created = app.post(DEFINITIONS, &admin(), original).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let path = format!("{DEFINITIONS}/{id}");
+    app.post("/testing/clock", &admin(), json!({"advanceBy": "PT1H"}))
+        .await;
+
+    let updated = send_raw(&app, Method::PUT, &path, request.clone()).await;
+    assert_eq!(updated.status, StatusCode::NO_CONTENT, "{}", updated.body);
+    assert!(updated.raw.is_empty());
+    let read = app.get(&path, &admin()).await;
+    let mut expected = sent.clone();
+    expected.as_object_mut().unwrap().remove("id");
+    assert_subset(&expected, &read.body, "");
+    assert_eq!(
+        read.body["id"],
+        id.as_str(),
+        "the body's id is not the path's"
+    );
+    assert_eq!(read.body["createdDateTime"], "2026-11-02T09:00:00Z");
+    assert_eq!(read.body["lastModifiedDateTime"], "2026-11-02T10:00:00Z");
+    let audits = app
+        .get(
+            "/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName%20eq%20'Update%20access%20review'",
+            &delegated("AuditLog.Read.All", &[GLOBAL_READER]),
+        )
+        .await;
+    let records = audits.body["value"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{}", audits.body);
+    assert_eq!(records[0]["result"], "success");
+    assert_eq!(records[0]["targetResources"][0]["id"], id.as_str());
+
+    // What Graph does not let change is a 400 naming it, and nothing is
+    // written; an unknown id is a 404; a reader may not change it.
+    let mut scope = sent.clone();
+    scope["scope"]["query"] = "/groups/b7a059cb-038a-4802-8fc9-b9d1ed0cf11f/members".into();
+    let refused = send_raw(&app, Method::PUT, &path, scope.to_string().into_bytes()).await;
+    assert_error(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "invalidRequest",
+        Some("invalidProperty"),
+    );
+    assert_eq!(
+        error_of(&refused)["message"],
+        "The property 'scope' cannot be changed once the access review is created."
+    );
+    let mut weekly = sent.clone();
+    weekly["settings"]["recurrence"]["pattern"]["interval"] = 2.into();
+    weekly["displayName"] = "Not written".into();
+    let refused = send_raw(&app, Method::PUT, &path, weekly.to_string().into_bytes()).await;
+    assert_eq!(
+        error_of(&refused)["message"],
+        "The property 'settings.recurrence' cannot be changed once the access review is created."
+    );
+    let mut nameless = sent.clone();
+    nameless.as_object_mut().unwrap().remove("displayName");
+    let refused = send_raw(&app, Method::PUT, &path, nameless.to_string().into_bytes()).await;
+    assert_eq!(
+        error_of(&refused)["message"],
+        "The property 'displayName' is required."
+    );
+    assert_eq!(
+        app.get(&path, &admin()).await.body["displayName"],
+        "Test world UPDATED NAME!"
+    );
+    let unknown = send_raw(
+        &app,
+        Method::PUT,
+        &format!("{DEFINITIONS}/{}", Uuid::new_v4()),
+        request.clone(),
+    )
+    .await;
+    assert_error(&unknown, StatusCode::NOT_FOUND, "itemNotFound", None);
+    let reader = delegated("AccessReview.Read.All", &[GLOBAL_READER]);
+    let forbidden = app
+        .call(Method::PUT, &path, Some(&reader), Some(sent.clone()))
+        .await;
+    assert_eq!(
+        forbidden.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        forbidden.body
+    );
+}

@@ -9,11 +9,12 @@ use crate::instance::Instance;
 use crate::ports::{
     Clock, DefinitionRepository, DirectoryRepository, RepositoryError, StartedReview,
 };
+use crate::queries::ReviewerQuery;
 use crate::schedule::{Schedule, Start};
 use crate::stage::Stage;
 use crate::status::ReviewStatus;
-use crate::use_cases::Ports;
 use crate::use_cases::reviewers::{ResolveError, ScopeError, resolve_items, resolve_rules};
+use crate::use_cases::{Missing, Ports};
 use chrono::{DateTime, Utc};
 
 /// Creates a definition. When its start date has come (or it has none) its
@@ -67,9 +68,35 @@ pub enum CreateDefinitionError {
     /// A reviewer query names a user or group that does not exist.
     #[error("a reviewer query names an unknown user or group")]
     ReviewerNotFound(ReviewerField),
+    /// An update names a definition that does not exist.
+    #[error("{0} not found")]
+    NotFound(Missing),
+    /// An update changes a property that is fixed once the definition is
+    /// created.
+    #[error("{0:?} cannot be changed")]
+    Fixed(FixedProperty),
+    /// An update changes the reviewers, but they are not (or would not be)
+    /// individual users: Graph updates reviewers "only if individual users
+    /// are assigned as reviewers".
+    #[error("reviewers change only between individual users")]
+    ReviewersNotIndividualUsers,
     /// The store failed.
     #[error(transparent)]
     Repository(#[from] RepositoryError),
+}
+
+/// A property of a definition that a `PUT` may not change. Graph's update
+/// page leaves `scope` and `instanceEnumerationScope` out of what may
+/// change; a new recurrence would re-plan a series under way, which this
+/// service refuses rather than guess.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixedProperty {
+    /// `scope`.
+    Scope,
+    /// `instanceEnumerationScope`.
+    InstanceEnumerationScope,
+    /// `settings.recurrence`.
+    Recurrence,
 }
 
 fn reviewer_error(stage: Option<usize>, error: ResolveError) -> CreateDefinitionError {
@@ -125,37 +152,9 @@ impl CreateDefinition {
         if let Some(recurrence) = &mut spec.settings.recurrence {
             recurrence.range.start_date.get_or_insert(today);
         }
-        let staged = !spec.stage_plan.is_empty();
-        let days = spec
-            .stage_plan
-            .total_days()
-            .unwrap_or_else(|| i64::from(spec.settings.instance_duration_in_days.days()));
-        if let Some(period_days) = spec
-            .settings
-            .recurrence
-            .as_ref()
-            .and_then(|r| r.shortest_period_days(today))
-            .filter(|period| days > *period)
-        {
-            return Err(CreateDefinitionError::InstanceLongerThanPeriod {
-                days,
-                period_days,
-                staged,
-            });
-        }
-
+        fits_its_period(&spec, today)?;
+        let (instance_level, stage_rules) = self.resolve_reviewers(&spec).await?;
         let directory = &*self.directory;
-        let instance_level = resolve_rules(directory, &spec.reviewers, &spec.fallback_reviewers)
-            .await
-            .map_err(|e| reviewer_error(None, e))?;
-        let mut stage_rules = Vec::new();
-        for (index, stage) in spec.stage_plan.stages().iter().enumerate() {
-            stage_rules.push(
-                resolve_rules(directory, &stage.reviewers, &stage.fallback_reviewers)
-                    .await
-                    .map_err(|e| reviewer_error(Some(index), e))?,
-            );
-        }
         let items = resolve_items(directory, &spec.scope, InstanceId::new_random())
             .await
             .map_err(|e| match e {
@@ -204,6 +203,103 @@ impl CreateDefinition {
 }
 
 impl CreateDefinition {
+    /// `PUT …/definitions/{id}`: replaces what Graph lets change (names,
+    /// descriptions, reviewers, settings, stage settings). Instances
+    /// already started keep running on the settings they started with;
+    /// the change applies to instances (and their stages) started after
+    /// it. Returns the definition as now stored. `stages_sent`: whether
+    /// the body named `stageSettings`; when it did not, they stay as they
+    /// are (Graph's update page does not list them among what changes).
+    ///
+    /// # Errors
+    /// [`CreateDefinitionError::Fixed`] for a changed scope, enumeration
+    /// scope or recurrence; [`CreateDefinitionError::ReviewersNotIndividualUsers`];
+    /// the create's checks of reviewers and durations; `NotFound`, also
+    /// when a concurrent delete won.
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: DefinitionId,
+        mut spec: NewDefinition,
+        stages_sent: bool,
+    ) -> Result<Definition, CreateDefinitionError> {
+        let current = self
+            .definitions
+            .get(id)
+            .await?
+            .ok_or(CreateDefinitionError::NotFound(Missing::Definition(id)))?;
+        if !actor.may_write(&current) {
+            return Err(CreateDefinitionError::Forbidden);
+        }
+        let was = &current.spec;
+        if !stages_sent {
+            spec.stage_plan.clone_from(&was.stage_plan);
+            spec.annotations.stages.clone_from(&was.annotations.stages);
+        }
+        if spec.scope != was.scope {
+            return Err(CreateDefinitionError::Fixed(FixedProperty::Scope));
+        }
+        // A full object is expected, but leaving out what cannot change
+        // changes nothing.
+        let enumeration = &mut spec.annotations.instance_enumeration_scope;
+        if enumeration.is_none() {
+            enumeration.clone_from(&was.annotations.instance_enumeration_scope);
+        }
+        if *enumeration != was.annotations.instance_enumeration_scope {
+            return Err(CreateDefinitionError::Fixed(
+                FixedProperty::InstanceEnumerationScope,
+            ));
+        }
+        if let (Some(new), Some(old)) = (&mut spec.settings.recurrence, &was.settings.recurrence)
+            && new.range.start_date.is_none()
+        {
+            new.range.start_date = old.range.start_date;
+        }
+        if spec.settings.recurrence != was.settings.recurrence {
+            return Err(CreateDefinitionError::Fixed(FixedProperty::Recurrence));
+        }
+        if spec.reviewers != was.reviewers
+            && !(individual_users(&was.reviewers) && individual_users(&spec.reviewers))
+        {
+            return Err(CreateDefinitionError::ReviewersNotIndividualUsers);
+        }
+        fits_its_period(&spec, current.created_date_time.date_naive())?;
+        self.resolve_reviewers(&spec).await?;
+        let now = self.clock.now().await?;
+        let updated = Definition {
+            spec,
+            last_modified_date_time: now,
+            ..current
+        };
+        if self.definitions.update(&updated).await? {
+            Ok(updated)
+        } else {
+            Err(CreateDefinitionError::NotFound(Missing::Definition(id)))
+        }
+    }
+
+    /// Resolves every reviewer list of `spec`, so that a review cannot
+    /// fail later on a query the service does not understand: the
+    /// definition's rules, then each stage's.
+    async fn resolve_reviewers(
+        &self,
+        spec: &NewDefinition,
+    ) -> Result<(ReviewerRules, Vec<ReviewerRules>), CreateDefinitionError> {
+        let directory = &*self.directory;
+        let instance_level = resolve_rules(directory, &spec.reviewers, &spec.fallback_reviewers)
+            .await
+            .map_err(|e| reviewer_error(None, e))?;
+        let mut stage_rules = Vec::new();
+        for (index, stage) in spec.stage_plan.stages().iter().enumerate() {
+            stage_rules.push(
+                resolve_rules(directory, &stage.reviewers, &stage.fallback_reviewers)
+                    .await
+                    .map_err(|e| reviewer_error(Some(index), e))?,
+            );
+        }
+        Ok((instance_level, stage_rules))
+    }
+
     /// How the caller appears as `createdBy`: with its names from the
     /// directory when it is a user there, else from its token.
     async fn creator(&self, actor: &Actor) -> Result<Creator, RepositoryError> {
@@ -216,6 +312,41 @@ impl CreateDefinition {
         }
         Ok(creator)
     }
+}
+
+/// An instance must fit in one period of the recurrence (Graph: the
+/// stages' total "can't exceed the length of one recurrence").
+fn fits_its_period(
+    spec: &NewDefinition,
+    from: chrono::NaiveDate,
+) -> Result<(), CreateDefinitionError> {
+    let staged = !spec.stage_plan.is_empty();
+    let days = spec
+        .stage_plan
+        .total_days()
+        .unwrap_or_else(|| i64::from(spec.settings.instance_duration_in_days.days()));
+    match spec
+        .settings
+        .recurrence
+        .as_ref()
+        .and_then(|r| r.shortest_period_days(from))
+        .filter(|period| days > *period)
+    {
+        Some(period_days) => Err(CreateDefinitionError::InstanceLongerThanPeriod {
+            days,
+            period_days,
+            staged,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Whether every reviewer is one user named by id (none is allowed: the
+/// review is then a self-review).
+fn individual_users(reviewers: &[crate::definition::QueryScope]) -> bool {
+    reviewers
+        .iter()
+        .all(|r| matches!(ReviewerQuery::parse(r), Ok(ReviewerQuery::User(_))))
 }
 
 /// A definition as created.

@@ -620,7 +620,15 @@ impl Lifecycle {
             )
             .await?;
         for instance in &running.items {
-            match self.end(&definition, instance, actor, now, true).await {
+            // Each instance ends on the settings it started with.
+            let Some(as_run) = self
+                .definitions
+                .get_for_instance(definition.id, instance.id)
+                .await?
+            else {
+                return Err(LifecycleError::NotFound(Missing::Definition(definition_id)));
+            };
+            match self.end(&as_run, instance, actor, now, true).await {
                 Ok(()) => return Ok(()),
                 // Ended meanwhile (its schedule, or a stop): complete the
                 // definition alone below.

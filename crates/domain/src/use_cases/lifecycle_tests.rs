@@ -789,3 +789,122 @@ async fn created_by_shows_the_creators_names_from_the_directory_when_known() {
         "else the token's names"
     );
 }
+
+#[tokio::test]
+async fn an_update_applies_to_later_instances_while_the_running_one_keeps_its_settings() {
+    let w = world();
+    let mut first = spec(2);
+    first.settings.recurrence = Some(weekly_numbered(w.clock.now().date_naive(), 2));
+    let review = w
+        .create
+        .execute(&admin(), first.clone())
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
+    let id = review.definition.id;
+
+    let mut changed = first.clone();
+    changed.display_name = crate::definition::DisplayName::parse("Renamed".into()).unwrap();
+    changed.settings.justification_required_on_approval = true;
+    let mut plan = first.stage_plan.stages().to_vec();
+    plan[1].duration_in_days = DurationInDays::new(1).unwrap();
+    changed.stage_plan = crate::definition::StagePlan::new(plan).unwrap();
+    w.clock.advance(Duration::hours(1));
+    let updated = w
+        .create
+        .update(&admin(), id, changed.clone(), true)
+        .await
+        .unwrap();
+    assert_eq!(updated.spec, changed);
+    assert_eq!(updated.last_modified_date_time, w.clock.now());
+    let stored = w.read.definition(&admin(), id).await.unwrap();
+    assert_eq!(stored.spec.display_name.as_str(), "Renamed");
+
+    // The running instance's next stage still lasts its 3 days.
+    let stage = &stages(&w, &review).await[0];
+    let stopped = w
+        .stop
+        .execute(&admin(), id, review.instance.id, stage.id)
+        .await
+        .unwrap();
+    let next = stopped.started.unwrap();
+    assert_eq!(next.end_date_time - next.start_date_time, Duration::days(3));
+
+    // The next week's instance runs the new plan: 2 + 1 days.
+    w.clock.advance(Duration::days(7));
+    w.lifecycle.run_due(Claim::All).await.unwrap();
+    let all = instances(&w, id).await;
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        all[1].end_date_time - all[1].start_date_time,
+        Duration::days(3),
+        "an instance as long as the new stages' total"
+    );
+}
+
+#[tokio::test]
+async fn an_update_may_not_change_scope_recurrence_or_group_reviewers_and_needs_write_rights() {
+    let w = world();
+    let mut first = spec(0);
+    first.settings.recurrence = Some(weekly_numbered(w.clock.now().date_naive(), 2));
+    let created = w.create.execute(&admin(), first.clone()).await.unwrap();
+    let id = created.definition().id;
+
+    let mut scope = first.clone();
+    scope.scope.query = "/groups/0e3c5b8a-0000-4000-8000-000000000002/members".into();
+    let mut recurrence = first.clone();
+    recurrence.settings.recurrence = Some(weekly_numbered(w.clock.now().date_naive(), 5));
+    let mut reviewers = first.clone();
+    reviewers.reviewers = vec![scope_of(&format!("/groups/{}/owners", w.group))];
+    let cases = [
+        (scope, CreateDefinitionError::Fixed(FixedProperty::Scope)),
+        (
+            recurrence,
+            CreateDefinitionError::Fixed(FixedProperty::Recurrence),
+        ),
+        (
+            reviewers,
+            CreateDefinitionError::ReviewersNotIndividualUsers,
+        ),
+    ];
+    for (spec, expected) in cases {
+        let error = w.create.update(&admin(), id, spec, true).await.unwrap_err();
+        assert_eq!(format!("{error:?}"), format!("{expected:?}"));
+    }
+
+    let reader = crate::use_cases::tests::user_with_id(
+        PrincipalId::new_random(),
+        vec![crate::actor::DirectoryRole::GlobalReader],
+    );
+    assert!(matches!(
+        w.create.update(&reader, id, first.clone(), true).await,
+        Err(CreateDefinitionError::Forbidden)
+    ));
+    let unknown = crate::ids::DefinitionId::new_random();
+    assert!(matches!(
+        w.create.update(&admin(), unknown, first.clone(), true).await,
+        Err(CreateDefinitionError::NotFound(Missing::Definition(d))) if d == unknown
+    ));
+    // Individual users may replace individual users, and leaving out the
+    // start date keeps the one the series has.
+    let ann = user(&w, "ann").await;
+    let mut users = first.clone();
+    users.reviewers = vec![scope_of(&format!("/users/{ann}"))];
+    if let Some(r) = &mut users.settings.recurrence {
+        r.range.start_date = None;
+    }
+    w.create.update(&admin(), id, users, true).await.unwrap();
+    let stored = w.read.definition(&admin(), id).await.unwrap();
+    assert_eq!(stored.spec.reviewers.len(), 1);
+    assert_eq!(stored.spec.settings.recurrence, first.settings.recurrence);
+}
+
+fn scope_of(query: &str) -> crate::definition::QueryScope {
+    crate::definition::QueryScope {
+        odata_type: None,
+        query: query.into(),
+        query_type: Some("MicrosoftGraph".into()),
+        query_root: None,
+    }
+}

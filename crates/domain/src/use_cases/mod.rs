@@ -12,7 +12,9 @@ mod reviewers;
 mod stop_stage;
 
 pub use audit_logs::{AuditError, AuditLogs, Outcome};
-pub use create_definition::{CreateDefinition, CreateDefinitionError, Created, ReviewerField};
+pub use create_definition::{
+    CreateDefinition, CreateDefinitionError, Created, FixedProperty, ReviewerField,
+};
 pub use decisions::{DecisionError, DecisionTarget, Decisions, NewReview};
 pub use directory::{DirectoryError, ManageDirectory, NewGroup, NewUser};
 pub use lifecycle::{Lifecycle, LifecycleError, PassReport};
@@ -111,7 +113,7 @@ impl Ports {
 
 /// Every use case, wired from one set of ports.
 pub struct UseCases {
-    /// Creating definitions.
+    /// Creating and updating definitions.
     pub create: CreateDefinition,
     /// Stopping stages.
     pub stop: StopStage,
@@ -181,7 +183,12 @@ pub(crate) async fn find_instance(
     definition_id: DefinitionId,
     instance_id: InstanceId,
 ) -> Result<(Definition, Instance), Lookup> {
-    let definition = find_definition(definitions, definition_id).await?;
+    // As the instance runs it: an update after it started changes later
+    // instances only.
+    let definition = definitions
+        .get_for_instance(definition_id, instance_id)
+        .await?
+        .ok_or(Lookup::Missing(Missing::Definition(definition_id)))?;
     let instance = instances
         .get(definition_id, instance_id)
         .await?

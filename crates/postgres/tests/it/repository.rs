@@ -574,3 +574,100 @@ async fn deleting_a_definition_removes_everything_below_it_and_nothing_else() {
         "gone already"
     );
 }
+
+#[tokio::test]
+async fn an_update_leaves_the_instances_already_started_on_their_settings() {
+    let db = Db::new().await;
+    let review = started(&db, 2).await;
+    let other = started(&db, 2).await;
+    let original = review.definition.spec.clone();
+
+    let mut changed = original.clone();
+    changed.display_name = DisplayName::parse("Renamed".into()).unwrap();
+    changed.description_for_reviewers = Some("new words".into());
+    changed.settings.justification_required_on_approval = false;
+    changed.settings.default_decision = Some(DefaultDecision::Approve);
+    let mut plan = original.stage_plan.stages().to_vec();
+    plan[1].duration_in_days = DurationInDays::new(4).unwrap();
+    changed.stage_plan = StagePlan::new(plan).unwrap();
+    db.clock.advance(Duration::hours(2));
+    db.create()
+        .update(&admin(), review.definition.id, changed.clone(), true)
+        .await
+        .unwrap();
+
+    let id = review.definition.id;
+    let now = DefinitionRepository::get(&*db.repo, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.spec, changed);
+    assert_eq!(now.last_modified_date_time, db.clock.now());
+    let as_run = db
+        .repo
+        .get_for_instance(id, review.instance.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(as_run.spec.stage_plan, original.stage_plan);
+    assert_eq!(as_run.spec.settings, original.settings);
+    assert_eq!(as_run.spec.description_for_reviewers, None);
+    assert_eq!(
+        as_run.spec.display_name.as_str(),
+        "Renamed",
+        "the name is the definition's"
+    );
+    // A second update does not move the instance off what it started with.
+    db.create()
+        .update(&admin(), id, spec(1), true)
+        .await
+        .unwrap();
+    let as_run = db
+        .repo
+        .get_for_instance(id, review.instance.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(as_run.spec.stage_plan, original.stage_plan);
+
+    // The stop plans from the settings the instance started with: its
+    // second stage lasts 2 days, not 4.
+    let transition = db
+        .stop()
+        .execute(
+            &admin(),
+            id,
+            review.instance.id,
+            review.first_stage.as_ref().unwrap().id,
+        )
+        .await
+        .unwrap();
+    let next = transition.started.unwrap();
+    assert_eq!(next.end_date_time - next.start_date_time, Duration::days(2));
+
+    let pinned = |instance: InstanceId| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, bool>(
+                "SELECT pinned_spec IS NOT NULL FROM access_review_instances WHERE id = $1",
+            )
+            .bind(instance.as_uuid())
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert!(pinned(review.instance.id).await);
+    assert!(!pinned(other.instance.id).await, "another review untouched");
+    assert_eq!(
+        DefinitionRepository::get(&*db.repo, other.definition.id)
+            .await
+            .unwrap()
+            .unwrap(),
+        other.definition
+    );
+    // An unknown definition is not updated.
+    let mut ghost = now.clone();
+    ghost.id = DefinitionId::new_random();
+    assert!(!db.repo.update(&ghost).await.unwrap());
+}
