@@ -45,6 +45,8 @@ fn activity(method: &Method, route: &str) -> Option<Activity> {
     let last = route.rsplit('/').next().unwrap_or_default();
     Some(match (method.as_str(), last) {
         ("POST", "definitions") => Activity::CreateDefinition,
+        ("POST", "historyDefinitions") => Activity::CreateHistoryDefinition,
+        ("POST", "generateDownloadUri") => Activity::GenerateHistoryDownload,
         ("POST", "stop") if route.ends_with("/stages/{stage}/stop") => Activity::StopStage,
         ("POST", "stop") if route.ends_with("/instances/{instance}/stop") => Activity::StopInstance,
         ("POST", "stop") => Activity::StopDefinition,
@@ -66,11 +68,14 @@ fn activity(method: &Method, route: &str) -> Option<Activity> {
 /// which the request was refused for, are left out).
 fn targets(path: &str) -> Vec<Target> {
     let segments: Vec<&str> = path.split('/').collect();
+    let history = segments.contains(&"historyDefinitions");
     segments
         .windows(2)
         .filter_map(|pair| {
             let kind = match pair[0] {
                 "definitions" => TargetKind::Definition,
+                "historyDefinitions" => TargetKind::HistoryDefinition,
+                "instances" if history => TargetKind::HistoryInstance,
                 "instances" => TargetKind::Instance,
                 "stages" => TargetKind::Stage,
                 "decisions" => TargetKind::DecisionItem,
@@ -128,7 +133,12 @@ pub(crate) async fn record(
             .map_or_else(|| response.status().to_string(), |e| e.message.clone());
         Outcome::failure(reason)
     };
-    if activity == Activity::CreateDefinition
+    let created = match activity {
+        Activity::CreateDefinition => Some(TargetKind::Definition),
+        Activity::CreateHistoryDefinition => Some(TargetKind::HistoryDefinition),
+        _ => None,
+    };
+    if let Some(kind) = created
         && let Some(id) = response
             .headers()
             .get(header::LOCATION)
@@ -136,10 +146,7 @@ pub(crate) async fn record(
             .and_then(|l| l.rsplit('/').next())
             .and_then(|id| Uuid::parse_str(id).ok())
     {
-        targets.push(Target {
-            id,
-            kind: TargetKind::Definition,
-        });
+        targets.push(Target { id, kind });
     }
     let details = vec![(
         "httpStatus".to_owned(),

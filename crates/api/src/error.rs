@@ -10,7 +10,7 @@ use access_reviews_domain::directory::Relation;
 use access_reviews_domain::ports::RepositoryError;
 use access_reviews_domain::stage::StageNotInProgress;
 use access_reviews_domain::use_cases::{
-    AuditError, CreateDefinitionError, DecisionError, DirectoryError, FixedProperty,
+    AuditError, CreateDefinitionError, DecisionError, DirectoryError, FixedProperty, HistoryError,
     LifecycleError, Missing, ReadError, ReviewerField, StopStageError,
 };
 use axum::http::{HeaderValue, StatusCode, header};
@@ -336,6 +336,30 @@ impl From<ReadError> for ApiError {
                  reviews, or being the review's creator.",
             ),
             ReadError::Repository(e) => e.into(),
+        }
+    }
+}
+
+impl From<HistoryError> for ApiError {
+    fn from(error: HistoryError) -> Self {
+        match error {
+            HistoryError::NotFound => Self::not_found(
+                "The access review history definition or instance was not found (history is \
+                 kept for 30 days).",
+            ),
+            HistoryError::Forbidden => Self::access_denied(
+                "Review history needs a directory role that may read every access review; \
+                 generating a download link, a write role or being the history's creator.",
+            ),
+            HistoryError::PeriodReversed => Self::invalid(
+                "invalidProperty",
+                "The property 'reviewHistoryPeriodEndDateTime' is invalid: it lies before \
+                 reviewHistoryPeriodStartDateTime.",
+            ),
+            HistoryError::LinkExpired => {
+                Self::not_found("The download link is unknown or has expired.")
+            }
+            HistoryError::Repository(e) => e.into(),
         }
     }
 }

@@ -29,8 +29,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 pub use auth::{KeyFile, KeySet, KeySetError, KeySource, KeyUrl, RefreshPolicy, TokenVerifier};
 use handlers::{
-    DEFINITIONS, audit_logs, decisions, definitions, directory, health, instances, stages, testing,
-    unknown,
+    DEFINITIONS, audit_logs, decisions, definitions, directory, health, history, instances, stages,
+    testing, unknown,
 };
 pub use throttle::Throttle;
 
@@ -197,6 +197,22 @@ pub fn router(state: AppState) -> Router {
             &format!("{stage}/batchRecordDecisions"),
             post(decisions::batch_stage),
         )
+        .route(history::HISTORY, get(history::list).post(history::create))
+        .route(
+            &format!("{}/{{history}}", history::HISTORY),
+            get(history::get),
+        )
+        .route(
+            &format!("{}/{{history}}/instances", history::HISTORY),
+            get(history::instances),
+        )
+        .route(
+            &format!(
+                "{}/{{history}}/instances/{{instance}}/generateDownloadUri",
+                history::HISTORY
+            ),
+            post(history::generate_download_uri),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             audit::record,
@@ -235,6 +251,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1.0/groups/{group}/transitiveMembers",
             get(directory::transitive_members),
+        )
+        .route(
+            &format!("{}/{{file}}", history::REPORTS),
+            get(history::download),
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 const DEFINITIONS: &str = "/v1.0/identityGovernance/accessReviews/definitions";
+const HISTORY: &str = "/v1.0/identityGovernance/accessReviews/historyDefinitions";
 
 /// One operation of the API.
 pub struct Operation {
@@ -409,6 +410,45 @@ pub fn operations() -> Vec<Operation> {
         .takes("testClockAdvance")
         .returns("testClock")
         .secured(),
+        op(
+            "post",
+            HISTORY.into(),
+            "createHistoryDefinition",
+            "Create a review history definition; its report is collected at once",
+        )
+        .takes("accessReviewHistoryDefinition")
+        .returns("accessReviewHistoryDefinition")
+        .status(201),
+        op(
+            "get",
+            HISTORY.into(),
+            "listHistoryDefinitions",
+            "List the review history definitions of the last 30 days",
+        )
+        .lists("accessReviewHistoryDefinition"),
+        op(
+            "get",
+            format!("{HISTORY}/{{historyDefinitionId}}"),
+            "getHistoryDefinition",
+            "Get a review history definition",
+        )
+        .returns("accessReviewHistoryDefinition"),
+        op(
+            "get",
+            format!("{HISTORY}/{{historyDefinitionId}}/instances"),
+            "listHistoryInstances",
+            "List a review history definition's instances",
+        )
+        .lists("accessReviewHistoryInstance"),
+        op(
+            "post",
+            format!(
+                "{HISTORY}/{{historyDefinitionId}}/instances/{{historyInstanceId}}/generateDownloadUri"
+            ),
+            "generateDownloadUri",
+            "A link, valid for 24 hours and needing no token, that downloads the report as CSV",
+        )
+        .returns("accessReviewHistoryInstance"),
         op("get", "/healthz".into(), "healthz", "The process answers").status(204),
         op(
             "get",
@@ -461,6 +501,12 @@ fn schemas() -> Value {
             ("createdDateTime", "date-time"), ("lastModifiedDateTime", "date-time"), ("createdBy", "userIdentity"),
             ("descriptionForAdmins", "string"), ("descriptionForReviewers", "string"), ("scope", "accessReviewScope"),
             ("reviewers", "array"), ("fallbackReviewers", "array"), ("settings", "object"), ("stageSettings", "array")]),
+        "accessReviewHistoryDefinition": properties(&[("id", "uuid"), ("displayName", "string"), ("decisions", "array"),
+            ("reviewHistoryPeriodStartDateTime", "date-time"), ("reviewHistoryPeriodEndDateTime", "date-time"),
+            ("status", "string"), ("createdDateTime", "date-time"), ("createdBy", "userIdentity"), ("scopes", "array")]),
+        "accessReviewHistoryInstance": properties(&[("id", "uuid"), ("reviewHistoryPeriodStartDateTime", "date-time"),
+            ("reviewHistoryPeriodEndDateTime", "date-time"), ("status", "string"), ("runDateTime", "date-time"),
+            ("fulfilledDateTime", "date-time"), ("downloadUri", "string"), ("expirationDateTime", "date-time")]),
         "accessReviewInstance": properties(&[("id", "uuid"), ("startDateTime", "date-time"), ("endDateTime", "date-time"),
             ("status", "string"), ("scope", "accessReviewScope"), ("reviewers", "array"), ("fallbackReviewers", "array")]),
         "accessReviewStage": properties(&[("id", "uuid"), ("startDateTime", "date-time"), ("endDateTime", "date-time"),

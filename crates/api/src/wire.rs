@@ -18,6 +18,7 @@ use crate::error::ApiError;
 pub mod audit;
 pub mod decisions;
 pub mod directory;
+pub mod history;
 
 /// Graph's timestamp form: RFC 3339, UTC, `Z`.
 pub(crate) fn timestamp(at: DateTime<Utc>) -> String {

@@ -50,6 +50,10 @@ pub enum Activity {
     ResetDecisions,
     /// `POST …/instances/{id}/acceptRecommendations`.
     AcceptRecommendations,
+    /// `POST …/historyDefinitions`.
+    CreateHistoryDefinition,
+    /// `POST …/historyDefinitions/{id}/instances/{id}/generateDownloadUri`.
+    GenerateHistoryDownload,
 }
 
 impl Activity {
@@ -70,6 +74,8 @@ impl Activity {
             Self::BatchRecordDecisions => "Record access review decisions",
             Self::ResetDecisions => "Reset access review decisions",
             Self::AcceptRecommendations => "Accept access review recommendations",
+            Self::CreateHistoryDefinition => "Create access review history definition",
+            Self::GenerateHistoryDownload => "Generate access review history download link",
         }
     }
 
@@ -85,7 +91,9 @@ impl Activity {
             | Self::StopStage
             | Self::UpdateStage
             | Self::UpdateInstance
-            | Self::SendReminder => "Policy",
+            | Self::SendReminder
+            | Self::CreateHistoryDefinition
+            | Self::GenerateHistoryDownload => "Policy",
             Self::ApplyDecisions
             | Self::RecordDecision
             | Self::BatchRecordDecisions
@@ -97,7 +105,7 @@ impl Activity {
     /// `operationType`.
     pub const fn operation_type(self) -> &'static str {
         match self {
-            Self::CreateDefinition => "Add",
+            Self::CreateDefinition | Self::CreateHistoryDefinition => "Add",
             Self::DeleteDefinition => "Delete",
             _ => "Update",
         }
@@ -177,6 +185,10 @@ pub enum TargetKind {
     Stage,
     /// An `accessReviewInstanceDecisionItem`.
     DecisionItem,
+    /// An `accessReviewHistoryDefinition`.
+    HistoryDefinition,
+    /// An `accessReviewHistoryInstance`.
+    HistoryInstance,
 }
 
 impl TargetKind {
@@ -187,6 +199,8 @@ impl TargetKind {
             Self::Instance => "accessReviewInstance",
             Self::Stage => "accessReviewStage",
             Self::DecisionItem => "accessReviewInstanceDecisionItem",
+            Self::HistoryDefinition => "accessReviewHistoryDefinition",
+            Self::HistoryInstance => "accessReviewHistoryInstance",
         }
     }
 
@@ -197,6 +211,8 @@ impl TargetKind {
             Self::Instance,
             Self::Stage,
             Self::DecisionItem,
+            Self::HistoryDefinition,
+            Self::HistoryInstance,
         ]
         .into_iter()
         .find(|k| k.as_str() == name)

@@ -62,3 +62,11 @@ uuid_id!(
     /// Id of an `accessReviewInstanceDecisionItem`.
     DecisionItemId
 );
+uuid_id!(
+    /// Id of an `accessReviewHistoryDefinition`.
+    HistoryDefinitionId
+);
+uuid_id!(
+    /// Id of an `accessReviewHistoryInstance`.
+    HistoryInstanceId
+);

@@ -27,6 +27,7 @@ pub mod audit;
 pub mod decision;
 pub mod definition;
 pub mod directory;
+pub mod history;
 pub mod ids;
 pub mod instance;
 pub mod lifecycle;

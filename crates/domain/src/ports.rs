@@ -723,3 +723,57 @@ pub trait AuditTrail: Send + Sync {
         id: crate::ids::AuditId,
     ) -> Result<Option<crate::audit::AuditEntry>, RepositoryError>;
 }
+
+/// Stores review history definitions and their reports.
+#[async_trait]
+pub trait HistoryRepository: Send + Sync {
+    /// Stores a definition with its one instance, both or neither.
+    async fn create_history(
+        &self,
+        definition: &crate::history::HistoryDefinition,
+        instance: &crate::history::HistoryInstance,
+    ) -> Result<(), RepositoryError>;
+
+    /// The definition, if any.
+    async fn history(
+        &self,
+        id: crate::ids::HistoryDefinitionId,
+    ) -> Result<Option<crate::history::HistoryDefinition>, RepositoryError>;
+
+    /// A page of the definitions created after `since`, oldest first; only
+    /// those created by `created_by` when it is given.
+    async fn histories(
+        &self,
+        page: PageRequest,
+        since: DateTime<Utc>,
+        created_by: Option<PrincipalId>,
+    ) -> Result<Page<crate::history::HistoryDefinition>, RepositoryError>;
+
+    /// The definition's instances.
+    async fn history_instances(
+        &self,
+        id: crate::ids::HistoryDefinitionId,
+    ) -> Result<Vec<crate::history::HistoryInstance>, RepositoryError>;
+
+    /// Sets the instance's download link (the previous one stops
+    /// working); false when the instance is not under that definition.
+    async fn set_download(
+        &self,
+        definition: crate::ids::HistoryDefinitionId,
+        instance: crate::ids::HistoryInstanceId,
+        download: &crate::history::Download,
+    ) -> Result<bool, RepositoryError>;
+
+    /// The definition and instance whose current link has this token,
+    /// expired or not.
+    async fn by_download(
+        &self,
+        token: &crate::history::DownloadToken,
+    ) -> Result<
+        Option<(
+            crate::history::HistoryDefinition,
+            crate::history::HistoryInstance,
+        )>,
+        RepositoryError,
+    >;
+}

@@ -48,6 +48,8 @@ struct Store {
     /// The spec an instance started with, kept when its definition
     /// changed while it ran.
     pinned: HashMap<InstanceId, NewDefinition>,
+    histories: Vec<crate::history::HistoryDefinition>,
+    history_instances: Vec<crate::history::HistoryInstance>,
 }
 
 impl Store {
@@ -1579,5 +1581,103 @@ impl crate::ports::AuditTrail for InMemoryRepository {
         id: crate::ids::AuditId,
     ) -> Result<Option<crate::audit::AuditEntry>, RepositoryError> {
         Ok(self.store()?.audits.iter().find(|e| e.id == id).cloned())
+    }
+}
+
+#[async_trait]
+impl crate::ports::HistoryRepository for InMemoryRepository {
+    async fn create_history(
+        &self,
+        definition: &crate::history::HistoryDefinition,
+        instance: &crate::history::HistoryInstance,
+    ) -> Result<(), RepositoryError> {
+        let mut store = self.store()?;
+        store.histories.push(definition.clone());
+        store.history_instances.push(instance.clone());
+        Ok(())
+    }
+
+    async fn history(
+        &self,
+        id: crate::ids::HistoryDefinitionId,
+    ) -> Result<Option<crate::history::HistoryDefinition>, RepositoryError> {
+        Ok(self.store()?.histories.iter().find(|h| h.id == id).cloned())
+    }
+
+    async fn histories(
+        &self,
+        page: PageRequest,
+        since: DateTime<Utc>,
+        created_by: Option<PrincipalId>,
+    ) -> Result<Page<crate::history::HistoryDefinition>, RepositoryError> {
+        let store = self.store()?;
+        Ok(Page::of(
+            store
+                .histories
+                .iter()
+                .filter(|h| {
+                    h.created_date_time > since && created_by.is_none_or(|c| c == h.created_by.id)
+                })
+                .cloned(),
+            page,
+        ))
+    }
+
+    async fn history_instances(
+        &self,
+        id: crate::ids::HistoryDefinitionId,
+    ) -> Result<Vec<crate::history::HistoryInstance>, RepositoryError> {
+        Ok(self
+            .store()?
+            .history_instances
+            .iter()
+            .filter(|i| i.definition_id == id)
+            .cloned()
+            .collect())
+    }
+
+    async fn set_download(
+        &self,
+        definition: crate::ids::HistoryDefinitionId,
+        instance: crate::ids::HistoryInstanceId,
+        download: &crate::history::Download,
+    ) -> Result<bool, RepositoryError> {
+        let mut store = self.store()?;
+        match store
+            .history_instances
+            .iter_mut()
+            .find(|i| i.id == instance && i.definition_id == definition)
+        {
+            Some(found) => {
+                found.download = Some(download.clone());
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn by_download(
+        &self,
+        token: &crate::history::DownloadToken,
+    ) -> Result<
+        Option<(
+            crate::history::HistoryDefinition,
+            crate::history::HistoryInstance,
+        )>,
+        RepositoryError,
+    > {
+        let store = self.store()?;
+        let Some(instance) = store
+            .history_instances
+            .iter()
+            .find(|i| i.download.as_ref().is_some_and(|d| d.token == *token))
+        else {
+            return Ok(None);
+        };
+        Ok(store
+            .histories
+            .iter()
+            .find(|h| h.id == instance.definition_id)
+            .map(|h| (h.clone(), instance.clone())))
     }
 }

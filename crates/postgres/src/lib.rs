@@ -15,7 +15,8 @@
 //!   mirrors), `paging` the one-query pages, `records` the JSON columns.
 //!   Writes that touch several rows are one transaction; every transition
 //!   of an instance takes the instance's row lock first.
-//! - `audit` is the audit log (`directory_audits`, append-only).
+//! - `audit` is the audit log (`directory_audits`, append-only); `history`
+//!   the review history definitions and their download links.
 //! - [`PgTestClock`] is the test clock: real time plus an offset that every
 //!   replica reads from the database.
 
@@ -25,6 +26,7 @@ mod decisions;
 mod definitions;
 mod directory;
 mod error;
+mod history;
 mod instances;
 mod lifecycle;
 mod paging;

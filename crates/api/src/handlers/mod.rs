@@ -6,6 +6,7 @@ pub mod decisions;
 pub mod definitions;
 pub mod directory;
 pub mod health;
+pub mod history;
 pub mod instances;
 pub mod paths;
 pub mod stages;

@@ -1197,3 +1197,212 @@ async fn strings_longer_than_their_documented_maximum_are_a_400_naming_the_field
         Some("invalidProperty"),
     );
 }
+
+const HISTORY: &str = "/v1.0/identityGovernance/accessReviews/historyDefinitions";
+
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    // The service's CSV quotes no field of this test's data.
+    text.split("\r\n")
+        .filter(|line| !line.is_empty())
+        .map(|line| line.split(',').map(str::to_owned).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn review_history_is_created_as_graph_s_sample_and_downloads_as_csv_until_its_link_expires() {
+    use crate::surface::{assert_subset, fixture, send_raw};
+    let app = app();
+    let setup = owner_review(&app, |_| {}).await;
+    let ann = setup.item_of(&app, 0).await;
+    let decided = app
+        .call(
+            Method::PATCH,
+            &format!("{}/decisions/{ann}", setup.review.instance_path),
+            Some(&setup.reviewer()),
+            Some(json!({"decision": "Deny", "justification": "left the team"})),
+        )
+        .await;
+    assert_eq!(decided.status, StatusCode::NO_CONTENT, "{}", decided.body);
+
+    // Graph's sample, byte for byte: every property as its page shows but
+    // the generated ones; its status is that of a report still being
+    // collected, this service's are collected when created.
+    let request = fixture("create-history-definition.request.json");
+    let sample = send_raw(&app, Method::POST, HISTORY, request).await;
+    assert_eq!(sample.status, StatusCode::CREATED, "{}", sample.body);
+    let mut documented: Value =
+        serde_json::from_slice(&fixture("create-history-definition.response.json")).unwrap();
+    for generated in [
+        "@odata.type",
+        "id",
+        "createdDateTime",
+        "createdBy",
+        "status",
+    ] {
+        documented.as_object_mut().unwrap().remove(generated);
+    }
+    assert_subset(&documented, &sample.body, "");
+    assert_eq!(sample.body["status"], "done");
+    let sample_id = sample.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        sample.headers[axum::http::header::LOCATION],
+        format!("http://reviews.example.test{HISTORY}/{sample_id}").as_str()
+    );
+
+    // One of this month's group reviews, denials and approvals only.
+    let created = app
+        .post(
+            HISTORY,
+            &admin(),
+            json!({
+                "displayName": "This month",
+                "decisions": ["deny", "approve"],
+                "reviewHistoryPeriodStartDateTime": "2026-11-01T00:00:00Z",
+                "reviewHistoryPeriodEndDateTime": "2026-11-30T23:59:59Z",
+                "scopes": [{"@odata.type": "#microsoft.graph.accessReviewQueryScope",
+                            "queryType": "MicrosoftGraph",
+                            "query": "/identityGovernance/accessReviews/definitions?$filter=contains(scope/query, '/groups')"}]
+            }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let listed = app.get(&format!("{HISTORY}?$count=true"), &admin()).await;
+    assert_eq!(listed.body["@odata.count"], 2, "{}", listed.body);
+    let read = app.get(&format!("{HISTORY}/{id}"), &admin()).await;
+    assert_eq!(read.body["displayName"], "This month");
+    let instances = app
+        .get(&format!("{HISTORY}/{id}/instances"), &admin())
+        .await;
+    let instance = &instances.body["value"][0];
+    assert_eq!(instance["status"], "done", "{}", instances.body);
+    assert_eq!(instance["downloadUri"], Value::Null);
+    let instance_id = instance["id"].as_str().unwrap().to_owned();
+
+    let generated = app
+        .call(
+            Method::POST,
+            &format!("{HISTORY}/{id}/instances/{instance_id}/generateDownloadUri"),
+            Some(&admin()),
+            None,
+        )
+        .await;
+    assert_eq!(generated.status, StatusCode::OK, "{}", generated.body);
+    let uri = generated.body["downloadUri"].as_str().unwrap().to_owned();
+    let path = uri
+        .strip_prefix("http://reviews.example.test")
+        .unwrap()
+        .to_owned();
+    assert!(
+        path.starts_with("/historyReports/") && path.ends_with(".csv"),
+        "{uri}"
+    );
+
+    // No token needed: the link is the secret.
+    let report = app.call(Method::GET, &path, None, None).await;
+    assert_eq!(report.status, StatusCode::OK);
+    assert_eq!(
+        report.headers[axum::http::header::CONTENT_TYPE],
+        "text/csv; charset=utf-8"
+    );
+    let rows = csv_rows(std::str::from_utf8(&report.raw).unwrap());
+    assert_eq!(rows[0], access_reviews_api::wire::history::CSV_COLUMNS);
+    let column = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    assert_eq!(rows.len(), 2, "only the denial: nobody approved");
+    let row = &rows[1];
+    assert_eq!(row[column("PrincipalId")], setup.members[0]);
+    assert_eq!(row[column("PrincipalName")], "ann");
+    assert_eq!(row[column("ReviewResult")], "Deny");
+    assert_eq!(row[column("Justification")], "left the team");
+    assert_eq!(row[column("ReviewerId")], setup.owner);
+    assert_eq!(row[column("ReviewName")], "Team review");
+    assert_eq!(row[column("ReviewStatus")], "InProgress");
+    assert_eq!(row[column("AccessRecommendation")], "No Info");
+    assert_eq!(row[column("SubmissionResult")], "Not applied");
+    assert_eq!(
+        row[column("AccessReviewId")],
+        setup.review.instance_path.rsplit('/').next().unwrap()
+    );
+    // Graph's sample covers 2021: none of this service's reviews.
+    let sample_instance = app
+        .get(&format!("{HISTORY}/{sample_id}/instances"), &admin())
+        .await;
+    let sample_instance = sample_instance.body["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sample_link = app
+        .call(
+            Method::POST,
+            &format!("{HISTORY}/{sample_id}/instances/{sample_instance}/generateDownloadUri"),
+            Some(&admin()),
+            None,
+        )
+        .await;
+    let sample_path = sample_link.body["downloadUri"].as_str().unwrap()
+        ["http://reviews.example.test".len()..]
+        .to_owned();
+    let empty = app.call(Method::GET, &sample_path, None, None).await;
+    assert_eq!(csv_rows(std::str::from_utf8(&empty.raw).unwrap()).len(), 1);
+
+    // A day later the link is gone.
+    app.post("/testing/clock", &admin(), json!({"advanceBy": "P1D"}))
+        .await;
+    let expired = app.call(Method::GET, &path, None, None).await;
+    assert_error(&expired, StatusCode::NOT_FOUND, "itemNotFound", None);
+    let forged = app
+        .call(
+            Method::GET,
+            &format!("/historyReports/{}.csv", "0".repeat(64)),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::NOT_FOUND);
+
+    // Bad bodies name their property; a member without a role may not.
+    for (edit, message) in [
+        (
+            json!({"scopes": null}),
+            "The property 'scopes' is required.",
+        ),
+        (
+            json!({"scopes": [{"query": "/groups"}]}),
+            "The property 'scopes[0].query' is invalid: use /identityGovernance/accessReviews/definitions, optionally with ?$filter=contains(scope/query, '{object}').",
+        ),
+        (
+            json!({"decisions": ["maybe"]}),
+            "The property 'decisions[0]' is invalid: use approve, deny, dontKnow, notReviewed or notNotified.",
+        ),
+        (
+            json!({"reviewHistoryPeriodEndDateTime": "2020-01-01T00:00:00Z"}),
+            "The property 'reviewHistoryPeriodEndDateTime' is invalid: it lies before reviewHistoryPeriodStartDateTime.",
+        ),
+    ] {
+        let mut body: Value =
+            serde_json::from_slice(&fixture("create-history-definition.request.json")).unwrap();
+        for (k, v) in edit.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let refused = app.post(HISTORY, &admin(), body).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert_eq!(error_of(&refused)["code"], "invalidRequest");
+        assert_eq!(error_of(&refused)["message"], message);
+    }
+    let member = delegated_as(&setup.members[1], "AccessReview.ReadWrite.All", &[]);
+    let refused = send_raw_as(&app, &member).await;
+    assert_eq!(refused, StatusCode::FORBIDDEN);
+    let listed = app.get(&format!("{HISTORY}?$count=true"), &admin()).await;
+    assert_eq!(
+        listed.body["@odata.count"], 2,
+        "nothing refused was written"
+    );
+}
+
+async fn send_raw_as(app: &App, token: &str) -> StatusCode {
+    let body: Value = serde_json::from_slice(&crate::surface::fixture(
+        "create-history-definition.request.json",
+    ))
+    .unwrap();
+    app.post(HISTORY, token, body).await.status
+}

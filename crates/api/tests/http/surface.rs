@@ -888,14 +888,14 @@ async fn accepting_recommendations_decides_the_caller_s_undecided_items_as_recom
 }
 
 /// A sample from Graph's reference pages (`tests/fixtures/graph`).
-fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/graph/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// Every property of `expected` is in `actual` with the same value (extra
 /// properties in `actual` are what the page's truncated sample leaves out).
-fn assert_subset(expected: &serde_json::Value, actual: &serde_json::Value, path: &str) {
+pub(crate) fn assert_subset(expected: &serde_json::Value, actual: &serde_json::Value, path: &str) {
     use serde_json::Value;
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => {
@@ -915,7 +915,7 @@ fn assert_subset(expected: &serde_json::Value, actual: &serde_json::Value, path:
     }
 }
 
-async fn send_raw(app: &App, method: Method, uri: &str, body: Vec<u8>) -> Answer {
+pub(crate) async fn send_raw(app: &App, method: Method, uri: &str, body: Vec<u8>) -> Answer {
     let request = axum::http::Request::builder()
         .method(method)
         .uri(uri)

@@ -908,3 +908,186 @@ fn scope_of(query: &str) -> crate::definition::QueryScope {
         query_root: None,
     }
 }
+
+fn history_spec(
+    contains: &str,
+    decisions: &[crate::history::HistoryDecision],
+) -> crate::history::NewHistoryDefinition {
+    use crate::history::{HistoryScope, NewHistoryDefinition};
+    NewHistoryDefinition {
+        display_name: crate::definition::DisplayName::parse("Last quarter".into()).unwrap(),
+        decisions: decisions.to_vec(),
+        period_start: chrono::DateTime::UNIX_EPOCH,
+        period_end: chrono::DateTime::<chrono::Utc>::MAX_UTC,
+        scopes: vec![
+            HistoryScope::parse(scope_of(&format!(
+                "/identityGovernance/accessReviews/definitions?$filter=contains(scope/query, '{contains}')"
+            )))
+            .unwrap(),
+        ],
+    }
+}
+
+#[tokio::test]
+async fn a_history_report_holds_the_selected_decisions_and_its_link_expires_after_a_day() {
+    use crate::history::HistoryDecision;
+    let w = world();
+    let people = members(&w).await;
+    let review = w
+        .create
+        .execute(&admin(), spec(0))
+        .await
+        .unwrap()
+        .started()
+        .unwrap();
+    let all = items(&w, &review).await;
+    let ann_item = all.iter().find(|i| i.principal.id == people[0]).unwrap();
+    w.decisions
+        .record(
+            &person(people[0]),
+            review.definition.id,
+            review.instance.id,
+            DecisionTarget::Current,
+            ann_item.id,
+            NewReview {
+                decision: Decision::Approve,
+                justification: Some("still needed".into()),
+            },
+        )
+        .await
+        .unwrap();
+
+    let (definition, instance) = w
+        .history
+        .create(
+            &admin(),
+            history_spec(
+                "/groups",
+                &[HistoryDecision::Approve, HistoryDecision::NotReviewed],
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(instance.definition_id, definition.id);
+    let listed = w
+        .history
+        .list(&admin(), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.items, vec![definition.clone()]);
+    let (_, link) = w
+        .history
+        .generate_download(&admin(), definition.id, instance.id)
+        .await
+        .unwrap();
+    let token = link.download.unwrap().token;
+    let report = w.history.download(&token).await.unwrap();
+    let rows: Vec<_> = report
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.item.principal.id,
+                r.item.latest.as_ref().map(|l| l.decision),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 3, "all three: one approved, two not reviewed");
+    assert!(rows.contains(&(people[0], Some(Decision::Approve))));
+
+    // Only approvals; a scope no review has: nothing.
+    let (approvals, i) = w
+        .history
+        .create(
+            &admin(),
+            history_spec("/groups", &[HistoryDecision::Approve]),
+        )
+        .await
+        .unwrap();
+    let (_, i) = w
+        .history
+        .generate_download(&admin(), approvals.id, i.id)
+        .await
+        .unwrap();
+    let report = w
+        .history
+        .download(&i.download.unwrap().token)
+        .await
+        .unwrap();
+    assert_eq!(report.rows.len(), 1);
+    let (none, i) = w
+        .history
+        .create(
+            &admin(),
+            history_spec("accessPackageAssignments", &HistoryDecision::ALL),
+        )
+        .await
+        .unwrap();
+    let (_, i) = w
+        .history
+        .generate_download(&admin(), none.id, i.id)
+        .await
+        .unwrap();
+    assert!(
+        w.history
+            .download(&i.download.unwrap().token)
+            .await
+            .unwrap()
+            .rows
+            .is_empty()
+    );
+
+    // A second link replaces the first; a link lasts 24 hours.
+    let (_, again) = w
+        .history
+        .generate_download(&admin(), definition.id, instance.id)
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.history.download(&token).await,
+        Err(HistoryError::LinkExpired)
+    ));
+    let token = again.download.unwrap().token;
+    w.clock.advance(Duration::hours(23));
+    assert!(w.history.download(&token).await.is_ok());
+    w.clock.advance(Duration::hours(1));
+    assert!(matches!(
+        w.history.download(&token).await,
+        Err(HistoryError::LinkExpired)
+    ));
+
+    // Someone without a read role may neither create nor read it; after
+    // 30 days it is gone.
+    let nobody = person(people[1]);
+    assert!(matches!(
+        w.history
+            .create(&nobody, history_spec("/groups", &HistoryDecision::ALL))
+            .await,
+        Err(HistoryError::Forbidden)
+    ));
+    assert!(matches!(
+        w.history.get(&nobody, definition.id).await,
+        Err(HistoryError::Forbidden)
+    ));
+    assert!(
+        w.history
+            .list(&nobody, PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    w.clock.advance(Duration::days(30));
+    assert!(matches!(
+        w.history.get(&admin(), definition.id).await,
+        Err(HistoryError::NotFound)
+    ));
+    assert!(
+        w.history
+            .list(&admin(), PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}

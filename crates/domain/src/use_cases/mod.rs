@@ -6,6 +6,7 @@ mod audit_logs;
 mod create_definition;
 mod decisions;
 mod directory;
+mod history;
 mod lifecycle;
 mod read;
 mod reviewers;
@@ -17,6 +18,7 @@ pub use create_definition::{
 };
 pub use decisions::{DecisionError, DecisionTarget, Decisions, NewReview};
 pub use directory::{DirectoryError, ManageDirectory, NewGroup, NewUser};
+pub use history::{History, HistoryError, Report};
 pub use lifecycle::{Lifecycle, LifecycleError, PassReport};
 pub use read::{ReadError, ReadReviews};
 pub use stop_stage::{StopStage, StopStageError};
@@ -30,7 +32,8 @@ use crate::ids::{DefinitionId, InstanceId};
 use crate::instance::Instance;
 use crate::ports::{
     AuditTrail, Clock, ClockControl, DecisionRepository, DefinitionRepository, DirectoryRepository,
-    InstanceRepository, LifecycleRepository, RepositoryError, ReviewReads, StageRepository,
+    HistoryRepository, InstanceRepository, LifecycleRepository, RepositoryError, ReviewReads,
+    StageRepository,
 };
 
 /// Every port the use cases need, filled once by the composition root (or
@@ -53,6 +56,8 @@ pub struct Ports {
     pub reads: Arc<dyn ReviewReads>,
     /// The audit log.
     pub audit: Arc<dyn AuditTrail>,
+    /// Review history.
+    pub history: Arc<dyn HistoryRepository>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Moving the test clock; `None` unless the clock control is enabled.
@@ -69,6 +74,7 @@ pub trait Repository:
     + LifecycleRepository
     + ReviewReads
     + AuditTrail
+    + HistoryRepository
     + 'static
 {
 }
@@ -82,6 +88,7 @@ impl<R> Repository for R where
         + LifecycleRepository
         + ReviewReads
         + AuditTrail
+        + HistoryRepository
         + 'static
 {
 }
@@ -98,7 +105,8 @@ impl Ports {
             decisions: store.clone(),
             lifecycle: store.clone(),
             reads: store.clone(),
-            audit: store,
+            audit: store.clone(),
+            history: store,
             clock,
             clock_control: None,
         }
@@ -128,6 +136,8 @@ pub struct UseCases {
     pub lifecycle: Lifecycle,
     /// The audit log.
     pub audit: AuditLogs,
+    /// Review history and its reports.
+    pub history: History,
 }
 
 impl UseCases {
@@ -141,6 +151,7 @@ impl UseCases {
             directory: ManageDirectory::new(ports),
             lifecycle: Lifecycle::new(ports),
             audit: AuditLogs::new(ports),
+            history: History::new(ports),
         }
     }
 }

@@ -23,6 +23,7 @@ pub(super) struct World {
     pub(super) decisions: Decisions,
     pub(super) directory: ManageDirectory,
     pub(super) lifecycle: Lifecycle,
+    pub(super) history: History,
     /// The group every review's scope names.
     pub(super) group: PrincipalId,
 }
@@ -40,6 +41,7 @@ pub(super) fn world() -> World {
         directory,
         lifecycle,
         audit: _,
+        history,
     } = UseCases::new(&ports);
     let group = PrincipalId::from_uuid(uuid::Uuid::from_u128(
         0x0e3c5b8a_0000_4000_8000_000000000001,
@@ -51,6 +53,7 @@ pub(super) fn world() -> World {
         decisions,
         directory,
         lifecycle,
+        history,
         repo,
         clock,
         group,

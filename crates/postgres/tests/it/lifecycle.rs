@@ -90,7 +90,7 @@ async fn decide(db: &Db, review: &StartedReview, who: PrincipalId, decision: Dec
         .unwrap();
 }
 
-async fn items(db: &Db, review: &StartedReview) -> Vec<DecisionItem> {
+pub(crate) async fn items_of(db: &Db, review: &StartedReview) -> Vec<DecisionItem> {
     let all = DecisionQuery {
         page: PageRequest::new(Some(999), 0).unwrap(),
         ..DecisionQuery::default()
@@ -290,7 +290,7 @@ async fn applying_removes_exactly_the_denied_direct_memberships_once() {
         .await
         .unwrap();
     assert!(
-        items(&db, &review)
+        items_of(&db, &review)
             .await
             .iter()
             .all(|i| i.applied.is_none()),
@@ -310,7 +310,7 @@ async fn applying_removes_exactly_the_denied_direct_memberships_once() {
         direct_members(&db, nested).await,
         sorted(vec![through_nested, bystander])
     );
-    let items = items(&db, &review).await;
+    let items = items_of(&db, &review).await;
     for (who, result) in [
         (denied, ApplyResult::AppliedSuccessfully),
         (approved, ApplyResult::AppliedSuccessfully),
@@ -365,7 +365,7 @@ async fn a_stage_ending_on_schedule_records_the_default_decision_and_applies_it(
     assert_eq!(report.stages_ended, 1);
 
     assert_eq!(direct_members(&db, group).await, vec![approved]);
-    let items = items(&db, &review).await;
+    let items = items_of(&db, &review).await;
     let silent_item = item_of(&items, silent);
     let latest = silent_item.latest.as_ref().unwrap();
     assert_eq!(latest.decision, Decision::Deny);
@@ -866,7 +866,7 @@ async fn accepted_recommendations_are_decisions_with_their_history() {
         .accept_recommendations(&person(reviewer), review.definition.id, review.instance.id)
         .await
         .unwrap();
-    let items = items(&db, &review).await;
+    let items = items_of(&db, &review).await;
     assert_eq!(item_of(&items, ann).decision(), Decision::Approve);
     assert_eq!(item_of(&items, bob).decision(), Decision::Deny);
     assert_eq!(

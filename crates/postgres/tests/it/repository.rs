@@ -671,3 +671,95 @@ async fn an_update_leaves_the_instances_already_started_on_their_settings() {
     ghost.id = DefinitionId::new_random();
     assert!(!db.repo.update(&ghost).await.unwrap());
 }
+
+#[tokio::test]
+async fn review_history_round_trips_and_its_report_reads_the_reviews_it_covers() {
+    use access_reviews_domain::history::{HistoryDecision, HistoryScope, NewHistoryDefinition};
+    use access_reviews_domain::ports::HistoryRepository as _;
+    use access_reviews_domain::use_cases::{History, HistoryError};
+
+    let db = Db::new().await;
+    for name in ["ann", "bob"] {
+        crate::lifecycle::member_of(&db, PrincipalId::from_uuid(GROUP), name).await;
+    }
+    let review = started(&db, 1).await;
+    let history = History::new(&db.ports());
+    let spec = NewHistoryDefinition {
+        display_name: DisplayName::parse("All of it".into()).unwrap(),
+        decisions: HistoryDecision::ALL.to_vec(),
+        period_start: chrono::DateTime::UNIX_EPOCH,
+        period_end: db.clock.now() + Duration::days(1),
+        scopes: vec![
+            HistoryScope::parse(scope(
+                "/identityGovernance/accessReviews/definitions?$filter=contains(scope/query, '/groups')",
+            ))
+            .unwrap(),
+        ],
+    };
+    let (definition, instance) = history.create(&admin(), spec).await.unwrap();
+    assert_eq!(
+        db.repo.history(definition.id).await.unwrap(),
+        Some(definition.clone())
+    );
+    assert_eq!(
+        db.repo.history_instances(definition.id).await.unwrap(),
+        vec![instance.clone()]
+    );
+    let page = db
+        .repo
+        .histories(
+            PageRequest::default().counted(),
+            db.clock.now() - Duration::days(30),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!((page.items.len(), page.total), (1, Some(1)));
+    let someone_else = db
+        .repo
+        .histories(
+            PageRequest::default(),
+            db.clock.now() - Duration::days(30),
+            Some(PrincipalId::new_random()),
+        )
+        .await
+        .unwrap();
+    assert!(someone_else.items.is_empty());
+
+    let (_, linked) = history
+        .generate_download(&admin(), definition.id, instance.id)
+        .await
+        .unwrap();
+    let token = linked.download.clone().unwrap().token;
+    assert_eq!(
+        db.repo.by_download(&token).await.unwrap(),
+        Some((definition.clone(), linked))
+    );
+    let report = history.download(&token).await.unwrap();
+    let mut principals: Vec<_> = report.rows.iter().map(|r| r.item.principal.id).collect();
+    principals.sort();
+    let mut members: Vec<_> = crate::lifecycle::items_of(&db, &review)
+        .await
+        .iter()
+        .map(|i| i.principal.id)
+        .collect();
+    members.sort();
+    assert_eq!(principals.len(), 2);
+    assert_eq!(principals, members);
+    assert!(
+        report
+            .rows
+            .iter()
+            .all(|r| r.instance.id == review.instance.id)
+    );
+    // A new link replaces it.
+    history
+        .generate_download(&admin(), definition.id, instance.id)
+        .await
+        .unwrap();
+    assert!(db.repo.by_download(&token).await.unwrap().is_none());
+    assert!(matches!(
+        history.download(&token).await,
+        Err(HistoryError::LinkExpired)
+    ));
+}
