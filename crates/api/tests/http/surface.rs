@@ -1161,3 +1161,31 @@ async fn graph_s_definition_update_sample_changes_the_definition_and_is_audited(
         forbidden.body
     );
 }
+
+#[tokio::test]
+async fn graph_s_create_example_3_is_refused_by_its_scope_type() {
+    let app = app();
+    // Example 3 reviews an application's users: a scope kind the service
+    // cannot evaluate, refused by its type.
+    let application = send_raw(
+        &app,
+        Method::POST,
+        DEFINITIONS,
+        fixture("create-definition-3.request.json"),
+    )
+    .await;
+    assert_error(
+        &application,
+        StatusCode::BAD_REQUEST,
+        "invalidRequest",
+        Some("invalidProperty"),
+    );
+    assert!(
+        error_of(&application)["message"]
+            .as_str()
+            .unwrap()
+            .contains("principalResourceMembershipsScope"),
+        "{}",
+        application.body
+    );
+}
