@@ -219,7 +219,8 @@ pub struct SettingsDto {
     reminder_notifications_enabled: bool,
     justification_required_on_approval: bool,
     default_decision_enabled: bool,
-    default_decision: Option<String>,
+    /// `None` when none was given, as Graph's samples answer.
+    default_decision: &'static str,
     instance_duration_in_days: u16,
     auto_apply_decisions_enabled: bool,
     recommendations_enabled: bool,
@@ -310,7 +311,10 @@ impl From<&ScheduleSettings> for SettingsDto {
             reminder_notifications_enabled: s.reminder_notifications_enabled,
             justification_required_on_approval: s.justification_required_on_approval,
             default_decision_enabled: s.default_decision_enabled,
-            default_decision: s.default_decision.map(|d| d.as_str().to_owned()),
+            default_decision: s
+                .default_decision
+                .unwrap_or(access_reviews_domain::definition::DefaultDecision::None)
+                .as_str(),
             instance_duration_in_days: s.instance_duration_in_days.days(),
             auto_apply_decisions_enabled: s.auto_apply_decisions_enabled,
             recommendations_enabled: s.recommendations_enabled,
