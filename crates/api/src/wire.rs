@@ -708,6 +708,7 @@ pub(crate) fn invalid(field: &str, why: &str) -> ApiError {
 /// 400 `invalidRequest` with `invalidJson` or `invalidProperty`.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
+        .or_else(|_| serde_json::from_slice(&without_trailing_commas(bytes)))
         .map_err(|_| ApiError::invalid("invalidJson", "The request body is not valid JSON."))?;
     if !value.is_object() {
         return Err(ApiError::invalid(
@@ -729,6 +730,34 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Api
             format!("The property '{}' has a value of the wrong type.", e.path()),
         )
     })
+}
+
+/// The body without a comma that directly precedes (but for white space)
+/// a `}` or `]` outside strings. Graph's own request samples carry such
+/// commas (recording a decision, for one), and Graph accepts them; so
+/// does this service, and nothing else that is not JSON.
+fn without_trailing_commas(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b',' {
+            let next = bytes[i + 1..].iter().find(|c| !c.is_ascii_whitespace());
+            if matches!(next, Some(b'}' | b']')) {
+                continue;
+            }
+        }
+        out.push(b);
+    }
+    out
 }
 
 /// Longest text each property may hold, in characters. Graph documents 256
@@ -1246,5 +1275,38 @@ impl ReviewersUpdateBody {
             .map(|r| reviewer_scopes(Some(r), "fallbackReviewers"))
             .transpose()?;
         Ok((reviewers, fallback))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_commas_go_and_nothing_else_changes() {
+        let cases: [(&str, &str); 5] = [
+            (
+                "{\n  \"decision\": \"Approve\",\n  \"justification\": \"On my team\",\n}",
+                "{\n  \"decision\": \"Approve\",\n  \"justification\": \"On my team\"\n}",
+            ),
+            ("[1, 2 , ]", "[1, 2  ]"),
+            (r#"{"a": ",}", "b": "\",]"}"#, r#"{"a": ",}", "b": "\",]"}"#),
+            (
+                r#"{"a": [1,], "b": {"c": 2,},}"#,
+                r#"{"a": [1], "b": {"c": 2}}"#,
+            ),
+            (r#"{"a": 1,, }"#, r#"{"a": 1, }"#),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(
+                String::from_utf8(without_trailing_commas(raw.as_bytes())).unwrap(),
+                expected,
+                "{raw}"
+            );
+        }
+        let parsed: serde_json::Value =
+            parse_json(b"{\"decision\": \"Approve\", \"justification\": \"x\",}").unwrap();
+        assert_eq!(parsed["decision"], "Approve");
+        assert!(parse_json::<serde_json::Value>(br#"{"a": 1,, }"#).is_err());
     }
 }

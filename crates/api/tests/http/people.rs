@@ -1406,3 +1406,176 @@ async fn send_raw_as(app: &App, token: &str) -> StatusCode {
     .unwrap();
     app.post(HISTORY, token, body).await.status
 }
+
+/// Sends `body` as it is, with the caller's token.
+async fn send_bytes(app: &App, method: Method, uri: &str, token: &str, body: Vec<u8>) -> Answer {
+    let mut request = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, "reviews.example.test")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    if !body.is_empty() {
+        request = request.header(header::CONTENT_TYPE, "application/json");
+    }
+    app.send(request.body(axum::body::Body::from(body)).unwrap())
+        .await
+}
+
+#[tokio::test]
+async fn graph_s_action_samples_are_answered_as_its_pages_show() {
+    use crate::surface::fixture;
+    use access_reviews_domain::directory::Group;
+    use access_reviews_domain::ids::PrincipalId;
+    use access_reviews_domain::ports::DirectoryRepository as _;
+
+    // The marketing group of the batch sample's resourceId.
+    let marketing = "a5c51e59-3fcd-4a37-87a1-835c0c21488a";
+    let app = app();
+    app.repo
+        .create_group(&Group {
+            id: PrincipalId::from_uuid(Uuid::parse_str(marketing).unwrap()),
+            display_name: "Marketing Group".into(),
+            description: None,
+            mail_nickname: "marketing".into(),
+            mail_enabled: false,
+            security_enabled: true,
+        })
+        .await
+        .unwrap();
+    let owner = app.user("olga").await;
+    app.relate(marketing, "owners", &owner).await;
+    let mut members = Vec::new();
+    for name in ["ann", "bob"] {
+        let id = app.user(name).await;
+        app.relate(marketing, "members", &id).await;
+        members.push(id);
+    }
+    let created = app
+        .post(
+            DEFINITIONS,
+            &admin(),
+            json!({
+                "displayName": "Marketing review",
+                "scope": {"@odata.type": "#microsoft.graph.accessReviewQueryScope",
+                          "query": format!("/groups/{marketing}/transitiveMembers"),
+                          "queryType": "MicrosoftGraph"},
+                "stageSettings": [
+                    {"stageId": "1", "durationInDays": 1, "recommendationsEnabled": false,
+                     "reviewers": [{"query": format!("/groups/{marketing}/owners"), "queryType": "MicrosoftGraph"}]},
+                    {"stageId": "2", "dependsOn": ["1"], "durationInDays": 1, "recommendationsEnabled": false,
+                     "reviewers": [{"query": format!("/users/{owner}"), "queryType": "MicrosoftGraph"}]}
+                ],
+                "settings": {"justificationRequiredOnApproval": true,
+                             "recurrence": {"pattern": {"type": "weekly", "interval": 1},
+                                            "range": {"type": "noEnd", "startDate": "2026-11-02"}}}
+            }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let definition = format!("{DEFINITIONS}/{}", created.body["id"].as_str().unwrap());
+    let instances = app.get(&format!("{definition}/instances"), &admin()).await;
+    let instance = format!(
+        "{definition}/instances/{}",
+        instances.body["value"][0]["id"].as_str().unwrap()
+    );
+    let stages = app.get(&format!("{instance}/stages"), &admin()).await;
+    let stage = format!(
+        "{instance}/stages/{}",
+        stages.body["value"][0]["id"].as_str().unwrap()
+    );
+    let items = app.get(&format!("{stage}/decisions"), &admin()).await;
+    let ann_item = items.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["principal"]["id"] == members[0].as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reviewer = delegated_as(&owner, "AccessReview.ReadWrite.All", &[]);
+    let decisions = |path: String| {
+        let app = &app;
+        async move {
+            let answer = app.get(&path, &admin()).await;
+            answer.body["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| {
+                    (
+                        i["decision"].as_str().unwrap().to_owned(),
+                        i["justification"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // Recording a decision on a stage, the page's body byte for byte.
+    let recorded = send_bytes(
+        &app,
+        Method::PATCH,
+        &format!("{stage}/decisions/{ann_item}"),
+        &reviewer,
+        fixture("record-decision.request.json"),
+    )
+    .await;
+    assert_eq!(recorded.status, StatusCode::NO_CONTENT, "{}", recorded.body);
+    let item = app
+        .get(&format!("{stage}/decisions/{ann_item}"), &admin())
+        .await;
+    assert_eq!(item.body["decision"], "Approve");
+    assert_eq!(
+        item.body["justification"],
+        "This person is still on my team"
+    );
+
+    // The batch: every item of the marketing group approved.
+    let batch = send_bytes(
+        &app,
+        Method::POST,
+        &format!("{instance}/batchRecordDecisions"),
+        &reviewer,
+        fixture("batch-record-decisions.request.json"),
+    )
+    .await;
+    assert_eq!(batch.status, StatusCode::NO_CONTENT, "{}", batch.body);
+    let sent: Value =
+        serde_json::from_slice(&fixture("batch-record-decisions.request.json")).unwrap();
+    let all = decisions(format!("{instance}/decisions")).await;
+    assert_eq!(all.len(), 2);
+    assert!(
+        all.iter()
+            .all(|(d, j)| d == "Approve" && j == sent["justification"].as_str().unwrap()),
+        "{all:?}"
+    );
+
+    // The actions without a body, as their pages send them.
+    for (path, token) in [
+        (format!("{instance}/resetDecisions"), &admin()),
+        (format!("{instance}/acceptRecommendations"), &reviewer),
+        (format!("{instance}/sendReminder"), &admin()),
+        (format!("{stage}/stop"), &admin()),
+        (format!("{instance}/stop"), &admin()),
+        (format!("{instance}/applyDecisions"), &admin()),
+        (format!("{definition}/stop"), &admin()),
+    ] {
+        let answer = send_bytes(&app, Method::POST, &path, token, Vec::new()).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::NO_CONTENT,
+            "{path}: {}",
+            answer.body
+        );
+        assert!(answer.raw.is_empty(), "{path}");
+        if path.ends_with("/resetDecisions") {
+            let reset = decisions(format!("{instance}/decisions")).await;
+            assert!(reset.iter().all(|(d, _)| d == "NotReviewed"), "{reset:?}");
+        }
+    }
+    let read = app.get(&definition, &admin()).await;
+    assert_eq!(read.body["status"], "Completed");
+    let instance_read = app.get(&instance, &admin()).await;
+    assert_eq!(instance_read.body["status"], "Completed");
+}
