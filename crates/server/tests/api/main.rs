@@ -4,6 +4,7 @@
 
 mod lifecycle;
 mod round_trips;
+mod samples;
 
 use std::collections::HashMap;
 use std::process::Command;
