@@ -135,7 +135,7 @@ pub async fn instances(
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let raw = options(query)?;
-    CollectionOptions::parse(&raw, &[], Filterable::Nothing)?;
+    let listing = CollectionOptions::parse(&raw, &[], Filterable::Nothing)?;
     let history = &state.use_cases.history;
     let (definition, instances) = history
         .instances(caller.actor(), definition_id(&id)?)
@@ -150,7 +150,7 @@ pub async fn instances(
         &items,
         None,
         None,
-        Some(items.len() as u64).filter(|_| raw.iter().any(|(k, v)| k == "$count" && v == "true")),
+        listing.page.count().then_some(items.len() as u64),
     )))
 }
 

@@ -1269,6 +1269,12 @@ async fn review_history_is_created_as_graph_s_sample_and_downloads_as_csv_until_
     let id = created.body["id"].as_str().unwrap().to_owned();
     let listed = app.get(&format!("{HISTORY}?$count=true"), &admin()).await;
     assert_eq!(listed.body["@odata.count"], 2, "{}", listed.body);
+    let counted = app.get(&format!("{HISTORY}/$count"), &admin()).await;
+    assert_eq!(counted.raw, b"2");
+    let counted = app
+        .get(&format!("{HISTORY}/{sample_id}/instances/$count"), &admin())
+        .await;
+    assert_eq!(counted.raw, b"1");
     let read = app.get(&format!("{HISTORY}/{id}"), &admin()).await;
     assert_eq!(read.body["displayName"], "This month");
     let instances = app
