@@ -321,13 +321,14 @@ impl Api {
     }
 }
 
-/// Runs `script` through pgbench with `connections` clients for `seconds`;
-/// its per-transaction log gives the percentiles.
+/// Runs `script` through pgbench with `connections` clients for `seconds`,
+/// with the service's session settings (no JIT); its per-transaction log
+/// gives the percentiles.
 fn pgbench(args: &Args, script: &str, connections: usize, seconds: u64) -> anyhow::Result<Figure> {
     let url = args.pgbench_url.as_deref().unwrap_or(&args.database_url);
     let shell = format!(
         "d=$(mktemp -d) && cd \"$d\" && cat > script.sql && \
-         pgbench -n -M prepared -c {connections} -j 2 -T {seconds} -l -f script.sql '{url}' \
+         PGOPTIONS='-c jit=off' pgbench -n -M prepared -c {connections} -j 2 -T {seconds} -l -f script.sql '{url}' \
          > out.txt 2>&1; status=$?; cat out.txt >&2; cat pgbench_log.* 2>/dev/null; \
          cd / && rm -rf \"$d\"; exit $status"
     );

@@ -145,12 +145,14 @@ async fn stop_stage(State(pool): State<PgPool>, Path(id): Path<Uuid>) -> StatusC
 async fn main() -> anyhow::Result<()> {
     let url = std::env::var("DATABASE_URL")?;
     let addr = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:8081".into());
-    // The same pool settings as the service.
+    // The same pool and session settings as the service (no JIT).
+    let options = std::str::FromStr::from_str(&url)
+        .map(|o: sqlx::postgres::PgConnectOptions| o.options([("jit", "off")]))?;
     let pool = PgPoolOptions::new()
         .max_connections(20)
         .acquire_timeout(Duration::from_secs(5))
         .test_before_acquire(false)
-        .connect(&url)
+        .connect_with(options)
         .await?;
     let app = Router::new()
         .route("/definitions/{id}", get(get_definition))

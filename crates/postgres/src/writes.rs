@@ -195,7 +195,7 @@ pub(crate) async fn enter_all(
         "INSERT INTO phase_items (phase_id, item_id, manager_id) \
          SELECT $1, i.id, u.manager_id FROM decision_items i \
          LEFT JOIN directory_users u ON u.id = i.principal_id \
-         WHERE i.instance_id = $2",
+         WHERE i.instance_id = $2 ORDER BY i.id",
     )
     .bind(phase.id())
     .bind(instance.as_uuid())

@@ -91,7 +91,9 @@ pub async fn connect(database_url: &Secret) -> anyhow::Result<PgPool> {
         .max_connections(20)
         .acquire_timeout(Duration::from_secs(5))
         .test_before_acquire(false)
-        .connect(url)
+        .connect_with(
+            access_reviews_postgres::connect_options(url).context("DATABASE_URL is not valid")?,
+        )
         .await
         .context("cannot connect to the database at DATABASE_URL")
 }

@@ -40,7 +40,7 @@ impl Db {
         let url = access_reviews_test_support::fresh_database().await;
         let pool = PgPoolOptions::new()
             .max_connections(60)
-            .connect(&url)
+            .connect_with(access_reviews_postgres::connect_options(&url).unwrap())
             .await
             .unwrap();
         MIGRATOR.run(&pool).await.unwrap();
