@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
 use serde_json::Value;
 
 use super::paths::{DefinitionPath, ReviewerFilter};
-use super::{DEFINITIONS, listing, options};
+use super::{DEFINITIONS, created, listing, options};
 use crate::AppState;
 use crate::auth::{Reader, Writer};
 use crate::error::ApiError;
@@ -25,20 +25,17 @@ pub async fn create_definition(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let spec = parse_json::<DefinitionBody>(&body)?.into_domain()?;
-    let created = state.use_cases.create.execute(caller.actor(), spec).await?;
-    let definition = created.definition();
-    let location = root.url(&format!("{DEFINITIONS}/{}", definition.id));
+    let outcome = state.use_cases.create.execute(caller.actor(), spec).await?;
+    let definition = outcome.definition();
     let body = odata::entity(
         root.context(&format!("{CONTEXT}/$entity")),
         &DefinitionDto::from(definition),
         None,
     );
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(body),
-    )
-        .into_response())
+    Ok(created(
+        root.url(&format!("{DEFINITIONS}/{}", definition.id)),
+        body,
+    ))
 }
 
 /// `GET …/definitions`, and `…/definitions/filterByCurrentUser(on='reviewer')`:

@@ -4,8 +4,8 @@ use access_reviews_domain::directory::{DirectoryObject, Relation};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
 use serde_json::Value;
 
 use super::paths::{GroupMemberPath, GroupPath, UserPath};
@@ -26,13 +26,7 @@ type GroupReader = Authorized<auth::GroupRead>;
 type GroupWriter = Authorized<auth::GroupWrite>;
 
 fn created(root: &ServiceRoot, collection: &str, id: String, body: Value) -> Response {
-    let location = root.url(&format!("/v1.0/{collection}/{id}"));
-    (
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(body),
-    )
-        .into_response()
+    super::created(root.url(&format!("/v1.0/{collection}/{id}")), body)
 }
 
 /// `POST /users`.

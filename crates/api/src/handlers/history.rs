@@ -7,12 +7,12 @@ use access_reviews_domain::ids::{HistoryDefinitionId, HistoryInstanceId};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::options;
+use super::{created, options};
 use crate::AppState;
 use crate::auth::{Reader, Writer};
 use crate::error::ApiError;
@@ -63,18 +63,15 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let spec = parse_json::<HistoryDefinitionBody>(&body)?.into_domain()?;
     let (definition, _) = state.use_cases.history.create(caller.actor(), spec).await?;
-    let location = root.url(&format!("{HISTORY}/{}", definition.id));
     let body = odata::entity(
         root.context(&format!("{CONTEXT}/$entity")),
         &HistoryDefinitionDto::from(&definition),
         None,
     );
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(body),
-    )
-        .into_response())
+    Ok(created(
+        root.url(&format!("{HISTORY}/{}", definition.id)),
+        body,
+    ))
 }
 
 /// `GET …/historyDefinitions`: those of the last 30 days.

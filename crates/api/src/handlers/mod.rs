@@ -88,6 +88,17 @@ fn stages_context(definition: DefinitionId, instance: InstanceId) -> String {
     )
 }
 
+/// `201 Created`: the new object at `location`, in `body`.
+fn created(location: String, body: serde_json::Value) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    (
+        axum::http::StatusCode::CREATED,
+        [(axum::http::header::LOCATION, location)],
+        axum::Json(body),
+    )
+        .into_response()
+}
+
 /// The query string's pairs.
 fn options(RawQuery(query): RawQuery) -> Result<RawOptions, ApiError> {
     serde_urlencoded::from_str(query.as_deref().unwrap_or_default())

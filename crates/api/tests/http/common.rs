@@ -180,6 +180,25 @@ pub struct Answer {
 }
 
 impl App {
+    /// A group with the id a Graph sample names, straight into the
+    /// directory (Graph's API gives new objects ids of its own).
+    pub async fn group_with_id(&self, id: &str, name: &str) {
+        use access_reviews_domain::ports::DirectoryRepository as _;
+        self.repo
+            .create_group(&access_reviews_domain::directory::Group {
+                id: access_reviews_domain::ids::PrincipalId::from_uuid(
+                    Uuid::parse_str(id).unwrap(),
+                ),
+                display_name: name.into(),
+                description: None,
+                mail_nickname: name.to_lowercase().replace(' ', "-"),
+                mail_enabled: false,
+                security_enabled: true,
+            })
+            .await
+            .unwrap();
+    }
+
     pub async fn send(&self, request: Request<Body>) -> Answer {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();

@@ -1430,24 +1430,11 @@ async fn send_bytes(app: &App, method: Method, uri: &str, token: &str, body: Vec
 #[tokio::test]
 async fn graph_s_action_samples_are_answered_as_its_pages_show() {
     use crate::surface::fixture;
-    use access_reviews_domain::directory::Group;
-    use access_reviews_domain::ids::PrincipalId;
-    use access_reviews_domain::ports::DirectoryRepository as _;
 
     // The marketing group of the batch sample's resourceId.
     let marketing = "a5c51e59-3fcd-4a37-87a1-835c0c21488a";
     let app = app();
-    app.repo
-        .create_group(&Group {
-            id: PrincipalId::from_uuid(Uuid::parse_str(marketing).unwrap()),
-            display_name: "Marketing Group".into(),
-            description: None,
-            mail_nickname: "marketing".into(),
-            mail_enabled: false,
-            security_enabled: true,
-        })
-        .await
-        .unwrap();
+    app.group_with_id(marketing, "Marketing Group").await;
     let owner = app.user("olga").await;
     app.relate(marketing, "owners", &owner).await;
     let mut members = Vec::new();

@@ -1051,24 +1051,9 @@ async fn graph_s_stage_and_instance_update_samples_are_answered_as_its_pages_sho
 
 #[tokio::test]
 async fn graph_s_definition_update_sample_changes_the_definition_and_is_audited() {
-    use access_reviews_domain::directory::Group;
-    use access_reviews_domain::ids::PrincipalId;
-    use access_reviews_domain::ports::DirectoryRepository as _;
-
     let app = app();
-    app.repo
-        .create_group(&Group {
-            id: PrincipalId::from_uuid(
-                Uuid::parse_str("b7a059cb-038a-4802-8fc9-b9d1ed0cf11f").unwrap(),
-            ),
-            display_name: "Sample group".into(),
-            description: None,
-            mail_nickname: "sample".into(),
-            mail_enabled: false,
-            security_enabled: true,
-        })
-        .await
-        .unwrap();
+    app.group_with_id("b7a059cb-038a-4802-8fc9-b9d1ed0cf11f", "Sample group")
+        .await;
     let request = fixture("update-definition.request.json");
     let sent: serde_json::Value = serde_json::from_slice(&request).unwrap();
     // The series as it stood: another name, no justification needed.
@@ -1192,25 +1177,10 @@ async fn graph_s_create_example_3_is_refused_by_its_scope_type() {
 
 #[tokio::test]
 async fn graph_s_multi_stage_create_sample_is_answered_as_its_page_shows() {
-    use access_reviews_domain::directory::Group;
-    use access_reviews_domain::ids::PrincipalId;
-    use access_reviews_domain::ports::DirectoryRepository as _;
-
     let app = app();
     // Its second stage's fallback reviewers are a group's members.
-    app.repo
-        .create_group(&Group {
-            id: PrincipalId::from_uuid(
-                Uuid::parse_str("072ac5f4-3f13-4088-ab30-0a276f3e6322").unwrap(),
-            ),
-            display_name: "Fallback reviewers".into(),
-            description: None,
-            mail_nickname: "fallback".into(),
-            mail_enabled: false,
-            security_enabled: true,
-        })
-        .await
-        .unwrap();
+    app.group_with_id("072ac5f4-3f13-4088-ab30-0a276f3e6322", "Fallback reviewers")
+        .await;
     let request = fixture("create-definition-4.request.json");
     let sent: serde_json::Value = serde_json::from_slice(&request).unwrap();
     let created = send_raw(&app, Method::POST, DEFINITIONS, request).await;
