@@ -1,8 +1,15 @@
-//! The OpenAPI 3.1 description served at `/openapi.json`, built from one
-//! table of operations. A test calls every operation of the table against
-//! the router, so the table cannot name a route that does not exist.
+//! The OpenAPI 3.1 description served at `/openapi.json`, and the router's
+//! routes, both built from one table of operations: each entry names its
+//! handler, so a route exists exactly when the document describes it.
 
+use axum::handler::Handler;
+use axum::routing::{MethodFilter, MethodRouter};
 use serde_json::{Map, Value, json};
+
+use crate::AppState;
+use crate::handlers::{
+    audit_logs, decisions, definitions, directory, health, history, instances, stages, testing,
+};
 
 const DEFINITIONS: &str = "/v1.0/identityGovernance/accessReviews/definitions";
 const HISTORY: &str = "/v1.0/identityGovernance/accessReviews/historyDefinitions";
@@ -24,9 +31,28 @@ pub struct Operation {
     collection: bool,
     /// Needs a bearer token (everything under `/v1.0`, and the test clock).
     pub secured: bool,
+    /// Its handler: the router is built from this table.
+    pub(crate) route: MethodRouter<AppState>,
 }
 
-fn op(method: &'static str, path: String, id: &'static str, summary: &'static str) -> Operation {
+fn op<H, T>(
+    method: &'static str,
+    path: String,
+    id: &'static str,
+    summary: &'static str,
+    handler: H,
+) -> Operation
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = match method {
+        "get" => MethodFilter::GET,
+        "post" => MethodFilter::POST,
+        "put" => MethodFilter::PUT,
+        "patch" => MethodFilter::PATCH,
+        _ => MethodFilter::DELETE,
+    };
     Operation {
         method,
         secured: path.starts_with("/v1.0"),
@@ -37,6 +63,7 @@ fn op(method: &'static str, path: String, id: &'static str, summary: &'static st
         status: 200,
         schema: None,
         collection: false,
+        route: axum::routing::on(filter, handler),
     }
 }
 
@@ -70,9 +97,9 @@ impl Operation {
 
 /// Every operation the service offers.
 pub fn operations() -> Vec<Operation> {
-    let d = format!("{DEFINITIONS}/{{definitionId}}");
-    let i = format!("{d}/instances/{{instanceId}}");
-    let s = format!("{i}/stages/{{stageId}}");
+    let d = format!("{DEFINITIONS}/{{definition}}");
+    let i = format!("{d}/instances/{{instance}}");
+    let s = format!("{i}/stages/{{stage}}");
     let mine = "filterByCurrentUser(on='reviewer')";
     vec![
         op(
@@ -80,6 +107,7 @@ pub fn operations() -> Vec<Operation> {
             DEFINITIONS.into(),
             "listDefinitions",
             "List access review definitions",
+            definitions::list_definitions,
         )
         .lists("accessReviewScheduleDefinition"),
         op(
@@ -87,6 +115,7 @@ pub fn operations() -> Vec<Operation> {
             DEFINITIONS.into(),
             "createDefinition",
             "Create a definition; its first instance and stage start at once",
+            definitions::create_definition,
         )
         .takes("accessReviewScheduleDefinition")
         .returns("accessReviewScheduleDefinition")
@@ -96,6 +125,7 @@ pub fn operations() -> Vec<Operation> {
             format!("{DEFINITIONS}/{mine}"),
             "listMyDefinitions",
             "List the definitions in which the caller reviews",
+            definitions::list_definitions,
         )
         .lists("accessReviewScheduleDefinition"),
         op(
@@ -103,23 +133,39 @@ pub fn operations() -> Vec<Operation> {
             format!("{d}/instances/{mine}"),
             "listMyInstances",
             "List a definition's instances in which the caller reviews",
+            instances::list_instances,
         )
         .lists("accessReviewInstance"),
-        op("get", d.clone(), "getDefinition", "Get a definition")
-            .returns("accessReviewScheduleDefinition"),
+        op(
+            "get",
+            d.clone(),
+            "getDefinition",
+            "Get a definition",
+            definitions::get_definition,
+        )
+        .returns("accessReviewScheduleDefinition"),
         op(
             "get",
             format!("{d}/instances"),
             "listInstances",
             "List a definition's instances",
+            instances::list_instances,
         )
         .lists("accessReviewInstance"),
-        op("get", i.clone(), "getInstance", "Get an instance").returns("accessReviewInstance"),
+        op(
+            "get",
+            i.clone(),
+            "getInstance",
+            "Get an instance",
+            instances::get_instance,
+        )
+        .returns("accessReviewInstance"),
         op(
             "get",
             format!("{i}/stages"),
             "listStages",
             "List an instance's stages",
+            stages::list_stages,
         )
         .lists("accessReviewStage"),
         op(
@@ -127,14 +173,23 @@ pub fn operations() -> Vec<Operation> {
             format!("{i}/stages/{mine}"),
             "listMyStages",
             "List the stages in which the caller reviews",
+            stages::list_stages,
         )
         .lists("accessReviewStage"),
-        op("get", s.clone(), "getStage", "Get a stage").returns("accessReviewStage"),
+        op(
+            "get",
+            s.clone(),
+            "getStage",
+            "Get a stage",
+            stages::get_stage,
+        )
+        .returns("accessReviewStage"),
         op(
             "patch",
             s.clone(),
             "updateStage",
             "Change the reviewers of a stage in progress (fallback reviewers can only be added)",
+            stages::update_stage,
         )
         .takes("accessReviewStage")
         .returns("accessReviewStage"),
@@ -143,6 +198,7 @@ pub fn operations() -> Vec<Operation> {
             format!("{s}/stop"),
             "stopStage",
             "Stop a stage that is InProgress",
+            stages::stop_stage,
         )
         .status(204),
         op(
@@ -150,6 +206,7 @@ pub fn operations() -> Vec<Operation> {
             format!("{i}/stop"),
             "stopInstance",
             "End an instance now: its stage in progress completes, the end rules run",
+            instances::stop_instance,
         )
         .status(204),
         op(
@@ -157,6 +214,7 @@ pub fn operations() -> Vec<Operation> {
             i.clone(),
             "updateInstance",
             "Change the reviewers of an instance in progress (scope required, not changed)",
+            instances::update_instance,
         )
         .takes("accessReviewInstance")
         .returns("accessReviewInstance"),
@@ -165,6 +223,7 @@ pub fn operations() -> Vec<Operation> {
             format!("{i}/contactedReviewers"),
             "listContactedReviewers",
             "List everyone who reviews in an instance",
+            instances::contacted_reviewers,
         )
         .lists("accessReviewReviewer"),
         op(
@@ -172,6 +231,7 @@ pub fn operations() -> Vec<Operation> {
             format!("{i}/acceptRecommendations"),
             "acceptRecommendations",
             "The caller's undecided items take their recommendation (delegated callers only)",
+            decisions::accept_recommendations,
         )
         .status(204),
         op(
@@ -179,6 +239,7 @@ pub fn operations() -> Vec<Operation> {
             format!("{i}/applyDecisions"),
             "applyDecisions",
             "Apply the decisions of a completed instance to the directory",
+            instances::apply_decisions,
         )
         .status(204),
         op(
@@ -186,6 +247,7 @@ pub fn operations() -> Vec<Operation> {
             format!("{i}/sendReminder"),
             "sendReminder",
             "Remind the reviewers of an instance in progress (recorded; no mail)",
+            instances::send_reminder,
         )
         .status(204),
         op(
@@ -193,6 +255,7 @@ pub fn operations() -> Vec<Operation> {
             d.clone(),
             "updateDefinition",
             "Replace a definition's names, reviewers and settings for its later instances",
+            definitions::update_definition,
         )
         .takes("accessReviewScheduleDefinition")
         .status(204),
@@ -201,6 +264,7 @@ pub fn operations() -> Vec<Operation> {
             d.clone(),
             "deleteDefinition",
             "Delete a definition with its instances, stages and decision items",
+            definitions::delete_definition,
         )
         .status(204),
         op(
@@ -208,6 +272,7 @@ pub fn operations() -> Vec<Operation> {
             format!("{d}/stop"),
             "stopDefinition",
             "End a definition: its instance in progress and its recurrence",
+            definitions::stop_definition,
         )
         .status(204),
         op(
@@ -215,6 +280,7 @@ pub fn operations() -> Vec<Operation> {
             format!("{i}/decisions"),
             "listDecisions",
             "List an instance's decision items",
+            decisions::list_instance_decisions,
         )
         .lists("accessReviewInstanceDecisionItem"),
         op(
@@ -222,20 +288,23 @@ pub fn operations() -> Vec<Operation> {
             format!("{i}/decisions/{mine}"),
             "listMyDecisions",
             "List the items the caller reviews",
+            decisions::list_instance_decisions,
         )
         .lists("accessReviewInstanceDecisionItem"),
         op(
             "get",
-            format!("{i}/decisions/{{decisionId}}"),
+            format!("{i}/decisions/{{item}}"),
             "getDecision",
             "Get a decision item",
+            decisions::get_instance_decision,
         )
         .returns("accessReviewInstanceDecisionItem"),
         op(
             "patch",
-            format!("{i}/decisions/{{decisionId}}"),
+            format!("{i}/decisions/{{item}}"),
             "recordDecision",
             "Record a decision in the current stage",
+            decisions::record_instance_decision,
         )
         .takes("decision")
         .status(204),
@@ -244,6 +313,7 @@ pub fn operations() -> Vec<Operation> {
             format!("{i}/batchRecordDecisions"),
             "batchRecordDecisions",
             "Record one decision on every item the caller reviews",
+            decisions::batch_instance,
         )
         .takes("batchRecordDecisions")
         .status(204),
@@ -252,6 +322,7 @@ pub fn operations() -> Vec<Operation> {
             format!("{i}/resetDecisions"),
             "resetDecisions",
             "Reset every item to NotReviewed",
+            decisions::reset,
         )
         .status(204),
         op(
@@ -259,6 +330,7 @@ pub fn operations() -> Vec<Operation> {
             format!("{s}/decisions"),
             "listStageDecisions",
             "List the items that entered a stage",
+            decisions::list_stage_decisions,
         )
         .lists("accessReviewInstanceDecisionItem"),
         op(
@@ -266,20 +338,23 @@ pub fn operations() -> Vec<Operation> {
             format!("{s}/decisions/{mine}"),
             "listMyStageDecisions",
             "List the stage's items the caller reviews",
+            decisions::list_stage_decisions,
         )
         .lists("accessReviewInstanceDecisionItem"),
         op(
             "get",
-            format!("{s}/decisions/{{decisionId}}"),
+            format!("{s}/decisions/{{item}}"),
             "getStageDecision",
             "Get a decision item of a stage",
+            decisions::get_stage_decision,
         )
         .returns("accessReviewInstanceDecisionItem"),
         op(
             "patch",
-            format!("{s}/decisions/{{decisionId}}"),
+            format!("{s}/decisions/{{item}}"),
             "recordStageDecision",
             "Record a decision in a stage",
+            decisions::record_stage_decision,
         )
         .takes("decision")
         .status(204),
@@ -288,6 +363,7 @@ pub fn operations() -> Vec<Operation> {
             format!("{s}/batchRecordDecisions"),
             "batchRecordStageDecisions",
             "Record one decision on every item of the stage the caller reviews",
+            decisions::batch_stage,
         )
         .takes("batchRecordDecisions")
         .status(204),
@@ -296,101 +372,134 @@ pub fn operations() -> Vec<Operation> {
             "/v1.0/auditLogs/directoryAudits".into(),
             "listDirectoryAudits",
             "List the audit log: every access review write, newest first",
+            audit_logs::list,
         )
         .lists("directoryAudit"),
         op(
             "get",
-            "/v1.0/auditLogs/directoryAudits/{auditId}".into(),
+            "/v1.0/auditLogs/directoryAudits/{id}".into(),
             "getDirectoryAudit",
             "Get one audit record",
+            audit_logs::get,
         )
         .returns("directoryAudit"),
-        op("get", "/v1.0/users".into(), "listUsers", "List users").lists("user"),
-        op("post", "/v1.0/users".into(), "createUser", "Create a user")
-            .takes("user")
-            .returns("user")
-            .status(201),
         op(
             "get",
-            "/v1.0/users/{userId}".into(),
+            "/v1.0/users".into(),
+            "listUsers",
+            "List users",
+            directory::list_users,
+        )
+        .lists("user"),
+        op(
+            "post",
+            "/v1.0/users".into(),
+            "createUser",
+            "Create a user",
+            directory::create_user,
+        )
+        .takes("user")
+        .returns("user")
+        .status(201),
+        op(
+            "get",
+            "/v1.0/users/{user}".into(),
             "getUser",
             "Get a user",
+            directory::get_user,
         )
         .returns("user"),
         op(
             "get",
-            "/v1.0/users/{userId}/manager".into(),
+            "/v1.0/users/{user}/manager".into(),
             "getManager",
             "Get a user's manager",
+            directory::get_manager,
         )
         .returns("directoryObject"),
         op(
             "put",
-            "/v1.0/users/{userId}/manager/$ref".into(),
+            "/v1.0/users/{user}/manager/$ref".into(),
             "setManager",
             "Set a user's manager",
+            directory::set_manager,
         )
         .takes("reference")
         .status(204),
-        op("get", "/v1.0/groups".into(), "listGroups", "List groups").lists("group"),
+        op(
+            "get",
+            "/v1.0/groups".into(),
+            "listGroups",
+            "List groups",
+            directory::list_groups,
+        )
+        .lists("group"),
         op(
             "post",
             "/v1.0/groups".into(),
             "createGroup",
             "Create a group",
+            directory::create_group,
         )
         .takes("group")
         .returns("group")
         .status(201),
         op(
             "get",
-            "/v1.0/groups/{groupId}".into(),
+            "/v1.0/groups/{group}".into(),
             "getGroup",
             "Get a group",
+            directory::get_group,
         )
         .returns("group"),
         op(
             "get",
-            "/v1.0/groups/{groupId}/members".into(),
+            "/v1.0/groups/{group}/members".into(),
             "listMembers",
             "List a group's direct members",
+            directory::members,
         )
         .lists("directoryObject"),
         op(
             "post",
-            "/v1.0/groups/{groupId}/members/$ref".into(),
+            "/v1.0/groups/{group}/members/$ref".into(),
             "addMember",
             "Add a member",
+            directory::add_member,
         )
         .takes("reference")
         .status(204),
         op(
             "delete",
-            "/v1.0/groups/{groupId}/members/{memberId}/$ref".into(),
+            "/v1.0/groups/{group}/members/{member}/$ref".into(),
             "removeMember",
             "Remove a member",
+            directory::remove_member,
         )
         .status(204),
         op(
             "get",
-            "/v1.0/groups/{groupId}/owners".into(),
+            "/v1.0/groups/{group}/owners".into(),
             "listOwners",
             "List a group's owners",
+            directory::owners,
         )
         .lists("directoryObject"),
         op(
             "post",
-            "/v1.0/groups/{groupId}/owners/$ref".into(),
+            "/v1.0/groups/{group}/owners/$ref".into(),
             "addOwner",
             "Add an owner",
+            directory::add_owner,
         )
         .takes("reference")
         .status(204),
         op(
             "get",
-            "/v1.0/groups/{groupId}/transitiveMembers".into(),
+            "/v1.0/groups/{group}/transitiveMembers".into(),
             "listTransitiveMembers",
             "List a group's members, nested groups resolved",
+            directory::transitive_members,
         )
         .lists("directoryObject"),
         op(
@@ -398,6 +507,7 @@ pub fn operations() -> Vec<Operation> {
             "/testing/clock".into(),
             "getTestClock",
             "The test clock's time (CLOCK_CONTROL=enabled only)",
+            testing::get_clock,
         )
         .returns("testClock")
         .secured(),
@@ -406,6 +516,7 @@ pub fn operations() -> Vec<Operation> {
             "/testing/clock".into(),
             "advanceTestClock",
             "Move the test clock forward; answers once every due transition has committed",
+            testing::advance_clock,
         )
         .takes("testClockAdvance")
         .returns("testClock")
@@ -415,6 +526,7 @@ pub fn operations() -> Vec<Operation> {
             HISTORY.into(),
             "createHistoryDefinition",
             "Create a review history definition; its report is collected at once",
+            history::create,
         )
         .takes("accessReviewHistoryDefinition")
         .returns("accessReviewHistoryDefinition")
@@ -424,41 +536,63 @@ pub fn operations() -> Vec<Operation> {
             HISTORY.into(),
             "listHistoryDefinitions",
             "List the review history definitions of the last 30 days",
+            history::list,
         )
         .lists("accessReviewHistoryDefinition"),
         op(
             "get",
-            format!("{HISTORY}/{{historyDefinitionId}}"),
+            format!("{HISTORY}/{{history}}"),
             "getHistoryDefinition",
             "Get a review history definition",
+            history::get,
         )
         .returns("accessReviewHistoryDefinition"),
         op(
             "get",
-            format!("{HISTORY}/{{historyDefinitionId}}/instances"),
+            format!("{HISTORY}/{{history}}/instances"),
             "listHistoryInstances",
             "List a review history definition's instances",
+            history::instances,
         )
         .lists("accessReviewHistoryInstance"),
         op(
             "post",
-            format!(
-                "{HISTORY}/{{historyDefinitionId}}/instances/{{historyInstanceId}}/generateDownloadUri"
-            ),
+            format!("{HISTORY}/{{history}}/instances/{{instance}}/generateDownloadUri"),
             "generateDownloadUri",
             "A link, valid for 24 hours and needing no token, that downloads the report as CSV",
+            history::generate_download_uri,
         )
         .returns("accessReviewHistoryInstance"),
-        op("get", "/healthz".into(), "healthz", "The process answers").status(204),
+        op(
+            "get",
+            "/healthz".into(),
+            "healthz",
+            "The process answers",
+            health::healthz,
+        )
+        .status(204),
         op(
             "get",
             "/readyz".into(),
             "readyz",
             "The process can reach its database",
+            health::readyz,
         )
         .status(204),
-        op("get", "/metrics".into(), "metrics", "Prometheus metrics"),
-        op("get", "/openapi.json".into(), "openapi", "This document"),
+        op(
+            "get",
+            "/metrics".into(),
+            "metrics",
+            "Prometheus metrics",
+            health::metrics,
+        ),
+        op(
+            "get",
+            "/openapi.json".into(),
+            "openapi",
+            "This document",
+            health::openapi,
+        ),
     ]
 }
 

@@ -35,5 +35,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 
 /// `GET /openapi.json`: the API's description.
 pub async fn openapi() -> Json<Value> {
-    Json(crate::openapi::document())
+    // Built once: the table does not change while the process runs.
+    static DOCUMENT: std::sync::LazyLock<Value> =
+        std::sync::LazyLock::new(crate::openapi::document);
+    Json(DOCUMENT.clone())
 }

@@ -1144,7 +1144,7 @@ async fn every_documented_operation_is_routed_and_the_document_is_served() {
 
     let document = app.call(Method::GET, "/openapi.json", None, None).await;
     assert_eq!(document.body["openapi"], "3.1.0");
-    let stop = "/v1.0/identityGovernance/accessReviews/definitions/{definitionId}/instances/{instanceId}/stages/{stageId}/stop";
+    let stop = "/v1.0/identityGovernance/accessReviews/definitions/{definition}/instances/{instance}/stages/{stage}/stop";
     assert_eq!(
         document.body["paths"][stop]["post"]["operationId"],
         "stopStage"
