@@ -1,10 +1,13 @@
 //! The OpenAPI 3.1 description served at `/openapi.json`, and the router's
 //! routes, both built from one table of operations: each entry names its
-//! handler, so a route exists exactly when the document describes it.
+//! handler, so a route exists exactly when the document describes it. The
+//! schemas are derived (utoipa) from the wire types that read and write
+//! the bodies, so a property exists exactly when the document lists it.
 
 use axum::handler::Handler;
 use axum::routing::{MethodFilter, MethodRouter};
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::handlers::{
@@ -600,73 +603,56 @@ fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn properties(names: &[(&str, &str)]) -> Value {
-    let mut map = Map::new();
-    for (name, kind) in names {
-        let schema = match *kind {
-            "string" | "boolean" | "integer" | "array" | "object" => json!({"type": kind}),
-            "date-time" | "uuid" | "date" => json!({"type": "string", "format": kind}),
-            other => schema_ref(other),
-        };
-        map.insert((*name).to_owned(), schema);
+/// Adds `T`'s schema, and the schemas it refers to, each under its Graph
+/// name: the document's properties are the wire types'.
+fn component<T: ToSchema>(schemas: &mut Map<String, Value>) {
+    let mut referred = Vec::new();
+    T::schemas(&mut referred);
+    for (name, schema) in referred {
+        schemas.insert(name, json!(schema));
     }
-    json!({"type": "object", "properties": map})
+    schemas.insert(T::name().into_owned(), json!(T::schema()));
 }
 
+/// The schemas, each derived from the type that reads or writes it.
 fn schemas() -> Value {
-    let scope = properties(&[
-        ("@odata.type", "string"),
-        ("query", "string"),
-        ("queryType", "string"),
-        ("queryRoot", "string"),
-    ]);
-    let identity = properties(&[
-        ("@odata.type", "string"),
-        ("id", "uuid"),
-        ("displayName", "string"),
-        ("userPrincipalName", "string"),
-    ]);
-    json!({
-        "accessReviewScope": scope,
-        "userIdentity": identity,
-        "accessReviewStageSettings": properties(&[("stageId", "string"), ("dependsOn", "array"), ("durationInDays", "integer"),
-            ("recommendationsEnabled", "boolean"), ("decisionsThatWillMoveToNextStage", "array"), ("reviewers", "array"), ("fallbackReviewers", "array")]),
-        "accessReviewScheduleDefinition": properties(&[("id", "uuid"), ("displayName", "string"), ("status", "string"),
-            ("createdDateTime", "date-time"), ("lastModifiedDateTime", "date-time"), ("createdBy", "userIdentity"),
-            ("descriptionForAdmins", "string"), ("descriptionForReviewers", "string"), ("scope", "accessReviewScope"),
-            ("reviewers", "array"), ("fallbackReviewers", "array"), ("settings", "object"), ("stageSettings", "array")]),
-        "accessReviewHistoryDefinition": properties(&[("id", "uuid"), ("displayName", "string"), ("decisions", "array"),
-            ("reviewHistoryPeriodStartDateTime", "date-time"), ("reviewHistoryPeriodEndDateTime", "date-time"),
-            ("status", "string"), ("createdDateTime", "date-time"), ("createdBy", "userIdentity"), ("scopes", "array")]),
-        "accessReviewHistoryInstance": properties(&[("id", "uuid"), ("reviewHistoryPeriodStartDateTime", "date-time"),
-            ("reviewHistoryPeriodEndDateTime", "date-time"), ("status", "string"), ("runDateTime", "date-time"),
-            ("fulfilledDateTime", "date-time"), ("downloadUri", "string"), ("expirationDateTime", "date-time")]),
-        "accessReviewInstance": properties(&[("id", "uuid"), ("startDateTime", "date-time"), ("endDateTime", "date-time"),
-            ("status", "string"), ("scope", "accessReviewScope"), ("reviewers", "array"), ("fallbackReviewers", "array")]),
-        "accessReviewStage": properties(&[("id", "uuid"), ("startDateTime", "date-time"), ("endDateTime", "date-time"),
-            ("status", "string"), ("reviewers", "array"), ("fallbackReviewers", "array")]),
-        "accessReviewInstanceDecisionItem": properties(&[("id", "uuid"), ("accessReviewId", "uuid"), ("decision", "string"),
-            ("justification", "string"), ("recommendation", "string"), ("applyResult", "string"),
-            ("reviewedDateTime", "date-time"), ("reviewedBy", "userIdentity"), ("principal", "userIdentity"),
-            ("principalLink", "string"), ("resource", "object"), ("resourceLink", "string")]),
-        "decision": properties(&[("decision", "string"), ("justification", "string")]),
-        "batchRecordDecisions": properties(&[("decision", "string"), ("justification", "string"), ("principalId", "uuid"), ("resourceId", "uuid")]),
-        "user": properties(&[("id", "uuid"), ("displayName", "string"), ("userPrincipalName", "string"), ("mail", "string"),
-            ("mailNickname", "string"), ("accountEnabled", "boolean"), ("passwordProfile", "object")]),
-        "group": properties(&[("id", "uuid"), ("displayName", "string"), ("description", "string"), ("mailNickname", "string"),
-            ("mailEnabled", "boolean"), ("securityEnabled", "boolean")]),
-        "directoryObject": properties(&[("@odata.type", "string"), ("id", "uuid"), ("displayName", "string")]),
-        "reference": properties(&[("@odata.id", "string")]),
-        "accessReviewReviewer": properties(&[("id", "uuid"), ("displayName", "string"),
-            ("userPrincipalName", "string"), ("createdDateTime", "date-time")]),
-        "directoryAudit": properties(&[("id", "string"), ("category", "string"), ("correlationId", "uuid"),
-            ("result", "string"), ("resultReason", "string"), ("activityDisplayName", "string"),
-            ("activityDateTime", "date-time"), ("loggedByService", "string"), ("operationType", "string"),
-            ("initiatedBy", "object"), ("targetResources", "array"), ("additionalDetails", "array")]),
-        "testClock": properties(&[("now", "date-time")]),
-        "testClockAdvance": properties(&[("advanceBy", "string")]),
-        "odataError": {"type": "object", "properties": {"error": properties(&[("code", "string"), ("message", "string"), ("innerError", "object")])}},
-    })
+    use crate::handlers::testing::{AdvanceBody, ClockDto};
+    use crate::wire::audit::DirectoryAuditDto;
+    use crate::wire::decisions::{BatchBody, DecisionItemDto, RecordBody};
+    use crate::wire::directory::{DirectoryObjectDto, GroupDto, ReferenceBody, UserDto};
+    use crate::wire::history::{HistoryDefinitionDto, HistoryInstanceDto};
+    use crate::wire::{
+        DefinitionDto, IdentityDto, InstanceDto, ReviewerDto, ScopeDto, StageDto, StageSettingsDto,
+    };
+
+    let mut schemas = Map::new();
+    let all = &mut schemas;
+    component::<ScopeDto>(all);
+    component::<IdentityDto>(all);
+    component::<StageSettingsDto>(all);
+    component::<DefinitionDto>(all);
+    component::<HistoryDefinitionDto>(all);
+    component::<HistoryInstanceDto>(all);
+    component::<InstanceDto>(all);
+    component::<StageDto>(all);
+    component::<DecisionItemDto>(all);
+    component::<RecordBody>(all);
+    component::<BatchBody>(all);
+    component::<UserDto>(all);
+    component::<GroupDto>(all);
+    component::<DirectoryObjectDto>(all);
+    component::<ReferenceBody>(all);
+    component::<ReviewerDto>(all);
+    component::<DirectoryAuditDto>(all);
+    component::<ClockDto>(all);
+    component::<AdvanceBody>(all);
+    schemas.insert(
+        "odataError".to_owned(),
+        json!({"type": "object", "properties": {"error": {"type": "object", "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"},
+            "innerError": {"type": "object"}}}}}),
+    );
+    Value::Object(schemas)
 }
 
 fn parameters(operation: &Operation) -> Vec<Value> {
@@ -754,4 +740,28 @@ pub fn document() -> Value {
             "schemas": schemas()
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_definition_s_schema_lists_its_properties_and_refers_to_its_parts() {
+        let document = super::document();
+        let definition = &document["components"]["schemas"]["accessReviewScheduleDefinition"];
+        let properties = definition["properties"].as_object().unwrap();
+        for name in [
+            "id",
+            "displayName",
+            "scope",
+            "settings",
+            "stageSettings",
+            "createdBy",
+        ] {
+            assert!(properties.contains_key(name), "{name}: {definition}");
+        }
+        assert_eq!(
+            properties["settings"]["$ref"],
+            "#/components/schemas/accessReviewScheduleSettings"
+        );
+    }
 }

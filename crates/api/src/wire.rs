@@ -31,7 +31,8 @@ const REVIEWER_SCOPE_TYPE: &str = "#microsoft.graph.accessReviewReviewerScope";
 // ---------------------------------------------------------------- output
 
 /// `accessReviewScope` / `accessReviewReviewerScope`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewScope)]
 #[serde(rename_all = "camelCase")]
 pub struct ScopeDto {
     #[serde(rename = "@odata.type", skip_serializing_if = "Option::is_none")]
@@ -70,7 +71,8 @@ impl ScopeDto {
 }
 
 /// `userIdentity`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = userIdentity)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityDto {
     id: String,
@@ -100,7 +102,8 @@ impl From<&Creator> for IdentityDto {
 }
 
 /// `accessReviewStageSettings`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewStageSettings)]
 #[serde(rename_all = "camelCase")]
 pub struct StageSettingsDto {
     stage_id: String,
@@ -151,7 +154,8 @@ impl From<&StageSettings> for StageSettingsDto {
 
 /// `recurrencePattern` as Graph answers it: the properties access reviews
 /// do not use carry Graph's defaults.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = recurrencePattern)]
 #[serde(rename_all = "camelCase")]
 struct PatternDto {
     #[serde(rename = "type")]
@@ -159,13 +163,15 @@ struct PatternDto {
     interval: u16,
     month: u8,
     day_of_month: u8,
+    #[schema(value_type = Vec<String>)]
     days_of_week: [(); 0],
     first_day_of_week: &'static str,
     index: &'static str,
 }
 
 /// `recurrenceRange` as Graph answers it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = recurrenceRange)]
 #[serde(rename_all = "camelCase")]
 struct RangeDto {
     #[serde(rename = "type")]
@@ -177,7 +183,8 @@ struct RangeDto {
 }
 
 /// `patternedRecurrence`; `pattern` is null for a one-time review.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = patternedRecurrence)]
 #[serde(rename_all = "camelCase")]
 pub struct RecurrenceDto {
     pattern: Option<PatternDto>,
@@ -212,7 +219,8 @@ impl From<&Recurrence> for RecurrenceDto {
 }
 
 /// `accessReviewScheduleSettings`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewScheduleSettings)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsDto {
     mail_notifications_enabled: bool,
@@ -232,14 +240,16 @@ pub struct SettingsDto {
 }
 
 /// An object known by its `@odata.type`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewApplyAction)]
 pub struct TypedDto {
     #[serde(rename = "@odata.type")]
     odata_type: &'static str,
 }
 
 /// `accessReviewRecommendationInsightSetting`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewRecommendationInsightSetting)]
 #[serde(rename_all = "camelCase")]
 pub struct InsightDto {
     #[serde(rename = "@odata.type")]
@@ -276,7 +286,8 @@ impl InsightDto {
 }
 
 /// `accessReviewNotificationRecipientItem`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewNotificationRecipientItem)]
 #[serde(rename_all = "camelCase")]
 pub struct RecipientDto {
     notification_template_type: Option<String>,
@@ -328,7 +339,8 @@ impl From<&ScheduleSettings> for SettingsDto {
 }
 
 /// `accessReviewScheduleDefinition`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewScheduleDefinition)]
 #[serde(rename_all = "camelCase")]
 pub struct DefinitionDto {
     id: String,
@@ -413,7 +425,8 @@ impl From<&Definition> for DefinitionDto {
 }
 
 /// `accessReviewInstance`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewInstance)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceDto {
     id: String,
@@ -426,7 +439,8 @@ pub struct InstanceDto {
 }
 
 /// `accessReviewReviewer`: a contacted reviewer of an instance.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewReviewer)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewerDto {
     id: String,
@@ -476,7 +490,8 @@ impl From<&Instance> for InstanceDto {
 }
 
 /// `accessReviewStage`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewStage)]
 #[serde(rename_all = "camelCase")]
 pub struct StageDto {
     id: String,

@@ -14,7 +14,8 @@ use crate::error::ApiError;
 use crate::wire::{invalid, missing, parse_json, timestamp};
 
 /// The clock's answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = testClock)]
 pub struct ClockDto {
     now: String,
 }
@@ -28,9 +29,10 @@ impl ClockDto {
 }
 
 /// The body of `POST /testing/clock`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = testClockAdvance)]
 #[serde(rename_all = "camelCase")]
-struct AdvanceBody {
+pub struct AdvanceBody {
     advance_by: Option<String>,
 }
 

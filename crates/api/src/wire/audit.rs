@@ -6,7 +6,8 @@ use serde::Serialize;
 use super::timestamp;
 
 /// One `directoryAudit`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = directoryAudit)]
 #[serde(rename_all = "camelCase")]
 pub struct DirectoryAuditDto {
     id: String,
@@ -24,13 +25,15 @@ pub struct DirectoryAuditDto {
 }
 
 /// `auditActivityInitiator`: exactly one of `user` and `app`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = auditActivityInitiator)]
 struct InitiatorDto {
     user: Option<UserIdentity>,
     app: Option<AppIdentity>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = auditUserIdentity)]
 #[serde(rename_all = "camelCase")]
 struct UserIdentity {
     id: String,
@@ -39,7 +42,8 @@ struct UserIdentity {
     ip_address: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = appIdentity)]
 #[serde(rename_all = "camelCase")]
 struct AppIdentity {
     app_id: Option<String>,
@@ -49,7 +53,8 @@ struct AppIdentity {
 }
 
 /// `targetResource`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = targetResource)]
 #[serde(rename_all = "camelCase")]
 struct TargetDto {
     id: String,
@@ -58,10 +63,12 @@ struct TargetDto {
     kind: &'static str,
     user_principal_name: Option<String>,
     group_type: Option<String>,
+    #[schema(value_type = Vec<String>)]
     modified_properties: [(); 0],
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = keyValue)]
 struct KeyValue {
     key: String,
     value: String,

@@ -12,7 +12,8 @@ use crate::odata::ServiceRoot;
 use crate::wire::{IdentityDto, invalid, missing, timestamp};
 
 /// `userIdentity` with its type, as decision items show principals.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = identity)]
 #[serde(rename_all = "camelCase")]
 struct TypedIdentityDto {
     #[serde(rename = "@odata.type")]
@@ -23,7 +24,8 @@ struct TypedIdentityDto {
 }
 
 /// `accessReviewInstanceDecisionItemResource`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewInstanceDecisionItemResource)]
 #[serde(rename_all = "camelCase")]
 struct ResourceDto {
     id: String,
@@ -33,7 +35,8 @@ struct ResourceDto {
 }
 
 /// `accessReviewInstanceDecisionItem`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewInstanceDecisionItem)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionItemDto {
     id: String,
@@ -129,7 +132,8 @@ fn decision(raw: Option<String>) -> Result<Decision, ApiError> {
 }
 
 /// The body of `PATCH …/decisions/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = decision)]
 pub struct RecordBody {
     decision: Option<String>,
     justification: Option<String>,
@@ -149,7 +153,8 @@ impl RecordBody {
 }
 
 /// The body of `POST …/batchRecordDecisions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = batchRecordDecisions)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchBody {
     decision: Option<String>,

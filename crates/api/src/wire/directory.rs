@@ -11,7 +11,8 @@ use crate::odata::ServiceRoot;
 use crate::wire::{invalid, missing};
 
 /// `user`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = user)]
 #[serde(rename_all = "camelCase")]
 pub struct UserDto {
     #[serde(rename = "@odata.type", skip_serializing_if = "Option::is_none")]
@@ -49,7 +50,8 @@ impl From<&User> for UserDto {
 }
 
 /// `group`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = group)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupDto {
     #[serde(rename = "@odata.type", skip_serializing_if = "Option::is_none")]
@@ -87,7 +89,8 @@ impl From<&Group> for GroupDto {
 }
 
 /// A member or owner: a user or a group, naming its type as Graph does.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = directoryObject)]
 #[serde(untagged)]
 pub enum DirectoryObjectDto {
     /// A user.
@@ -210,7 +213,8 @@ impl NewGroupBody {
 
 /// The body of the `$ref` writes:
 /// `{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = reference)]
 pub struct ReferenceBody {
     #[serde(rename = "@odata.id")]
     odata_id: Option<String>,

@@ -110,7 +110,8 @@ impl HistoryDefinitionBody {
 }
 
 /// `accessReviewHistoryDefinition`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewHistoryDefinition)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryDefinitionDto {
     id: String,
@@ -126,7 +127,8 @@ pub struct HistoryDefinitionDto {
 }
 
 /// A history scope as sent, `queryRoot` answered even when null.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewQueryScope)]
 #[serde(rename_all = "camelCase")]
 struct HistoryScopeDto {
     #[serde(flatten)]
@@ -158,7 +160,8 @@ impl From<&HistoryDefinition> for HistoryDefinitionDto {
 }
 
 /// `accessReviewHistoryInstance`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = accessReviewHistoryInstance)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryInstanceDto {
     id: String,

@@ -1159,3 +1159,65 @@ async fn every_documented_operation_is_routed_and_the_document_is_served() {
     );
     assert_eq!(String::from_utf8(metrics.raw).unwrap(), METRICS_TEXT);
 }
+
+/// The document's schemas are the wire types': every `$ref` resolves, and
+/// the properties of each object a client reads are exactly those of its
+/// schema.
+#[tokio::test]
+async fn the_document_s_schemas_are_the_answers_shapes() {
+    let app = app();
+    let document = app
+        .call(Method::GET, "/openapi.json", None, None)
+        .await
+        .body;
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    let mut refs = Vec::new();
+    collect_refs(&document, &mut refs);
+    assert!(refs.len() > 20);
+    for r in &refs {
+        let name = r.strip_prefix("#/components/schemas/").unwrap();
+        assert!(schemas.contains_key(name), "{r} does not resolve");
+    }
+    let review = app.review(&admin(), 2).await;
+    let definition = app
+        .get(&format!("{DEFINITIONS}/{}", review.definition), &admin())
+        .await
+        .body;
+    let instance = app.get(&review.instance_path, &admin()).await.body;
+    let stage = app.get(&review.first_stage_path(), &admin()).await.body;
+    for (body, schema) in [
+        (definition, "accessReviewScheduleDefinition"),
+        (instance, "accessReviewInstance"),
+        (stage, "accessReviewStage"),
+    ] {
+        let mut keys: Vec<&String> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !k.starts_with("@odata.context"))
+            .collect();
+        keys.sort();
+        let mut properties: Vec<&String> = schemas[schema]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{schema}: {}", schemas[schema]))
+            .keys()
+            .collect();
+        properties.sort();
+        assert_eq!(keys, properties, "{schema}");
+    }
+}
+
+fn collect_refs(value: &Value, refs: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner) {
+                    ("$ref", Value::String(r)) => refs.push(r.clone()),
+                    _ => collect_refs(inner, refs),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, refs)),
+        _ => {}
+    }
+}
