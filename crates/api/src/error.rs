@@ -468,8 +468,9 @@ impl From<DecisionError> for ApiError {
             DecisionError::NotFound(what) => missing(what),
             DecisionError::Forbidden => Self::access_denied(
                 "Only a reviewer of the item in that stage may record its decision; reading \
-                 and resetting need a directory role, being the review's creator, or being one \
-                 of its reviewers.",
+                 needs a directory role, being the review's creator, or being one of its \
+                 reviewers; resetting needs a role that may manage access reviews, or being \
+                 the review's creator.",
             ),
             DecisionError::ApplicationCannotDecide => Self::access_denied(
                 "Decisions are recorded by signed-in reviewers; application tokens cannot \

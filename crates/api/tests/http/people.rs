@@ -622,7 +622,7 @@ async fn who_may_and_may_not_record_a_decision() {
     assert_eq!(
         error_of(&not_reviewer),
         json!({"code": "accessDenied",
-               "message": "Only a reviewer of the item in that stage may record its decision; reading and resetting need a directory role, being the review's creator, or being one of its reviewers.",
+               "message": "Only a reviewer of the item in that stage may record its decision; reading needs a directory role, being the review's creator, or being one of its reviewers; resetting needs a role that may manage access reviews, or being the review's creator.",
                "innerError": {}})
     );
     let application_token = app
@@ -1542,6 +1542,25 @@ async fn graph_s_action_samples_are_answered_as_its_pages_show() {
         all.iter()
             .all(|(d, j)| d == "Approve" && j == sent["justification"].as_str().unwrap()),
         "{all:?}"
+    );
+
+    // Resetting is the review's managers' to do, not its reviewers'.
+    let refused = send_bytes(
+        &app,
+        Method::POST,
+        &format!("{instance}/resetDecisions"),
+        &reviewer,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        error_of(&refused)["message"]
+            .as_str()
+            .unwrap()
+            .contains("resetting needs a role that may manage access reviews"),
+        "{}",
+        refused.body
     );
 
     // The actions without a body, as their pages send them.
