@@ -169,9 +169,7 @@ impl Actor {
     /// Whether the caller may read a review whose [`Access`] was read with
     /// it: a read role, being its creator, or reviewing in it.
     pub fn may_read_with(&self, access: &Access) -> bool {
-        self.may_read_all()
-            || access.reviews
-            || matches!(self, Self::User { id, .. } if *id == access.created_by)
+        self.may_read_all() || access.reviews || self.is_user(access.created_by)
     }
 
     /// Whom a read must ask about reviewing ([`Access::reviews`]): the
@@ -189,7 +187,13 @@ impl Actor {
     /// Only a delegated caller can be a creator in this sense: an
     /// application's rights come from its app role alone.
     fn is_creator_of(&self, definition: &Definition) -> bool {
-        matches!(self, Self::User { id, .. } if *id == definition.created_by.id)
+        self.is_user(definition.created_by.id)
+    }
+
+    /// Whether the caller is the signed-in user `who` (never an
+    /// application): what being an object's creator grants.
+    pub fn is_user(&self, who: PrincipalId) -> bool {
+        matches!(self, Self::User { id, .. } if *id == who)
     }
 
     /// Whether the caller may read the audit log: an application by its

@@ -163,11 +163,8 @@ impl NewHistoryDefinition {
 
     /// Whether an item's latest decision is one the report holds.
     pub fn selects(&self, item: &DecisionItem) -> bool {
-        let decision = item
-            .latest
-            .as_ref()
-            .map_or(Decision::NotReviewed, |r| r.decision);
-        self.decisions.contains(&HistoryDecision::of(decision))
+        self.decisions
+            .contains(&HistoryDecision::of(item.decision()))
     }
 }
 
@@ -235,6 +232,13 @@ pub struct Download {
     pub token: DownloadToken,
     /// When it stops working.
     pub expires: DateTime<Utc>,
+}
+
+impl Download {
+    /// Whether the link still works at `now`.
+    pub fn works_at(&self, now: DateTime<Utc>) -> bool {
+        now < self.expires
+    }
 }
 
 /// A run of a history definition: its report.

@@ -298,14 +298,19 @@ impl DecisionRepository for PgRepository {
         };
         let ids: Vec<Uuid> = items.iter().map(|i| i.as_uuid()).collect();
         let by = &review.reviewed_by;
-        // Recommendation::as_decision: Approve and Deny are decisions,
-        // NoInfoAvailable none.
+        // Recommendation::as_decision: the recommendations that are
+        // decisions ($8), each spelled as the decision it is.
+        let decisive: Vec<&str> = Recommendation::ALL
+            .into_iter()
+            .filter(|r| r.as_decision().is_some_and(|d| d.as_str() == r.as_str()))
+            .map(Recommendation::as_str)
+            .collect();
         sqlx::query(
             "WITH accepted AS (UPDATE decision_items SET decision = recommendation, \
                  justification = $3, reviewed_by_id = $4, reviewed_by_display_name = $5, \
                  reviewed_by_user_principal_name = $6, reviewed_date_time = $7 \
-                 WHERE id = ANY($2) AND recommendation IN ('Approve', 'Deny') \
-                 AND coalesce(decision, 'NotReviewed') = 'NotReviewed' \
+                 WHERE id = ANY($2) AND recommendation = ANY($8) \
+                 AND coalesce(decision, $9) = $9 \
                  RETURNING id, decision) \
              INSERT INTO decision_history (phase_id, item_id, decision, justification, \
                  reviewed_by_id, reviewed_by_display_name, reviewed_by_user_principal_name, \
@@ -319,6 +324,8 @@ impl DecisionRepository for PgRepository {
         .bind(&by.display_name)
         .bind(&by.user_principal_name)
         .bind(review.reviewed_date_time)
+        .bind(&decisive)
+        .bind(Decision::NotReviewed.as_str())
         .execute(&mut *tx)
         .await
         .map_err(map_sqlx)?;

@@ -3,15 +3,14 @@
 //! is the secret, as Graph's download links are).
 
 use access_reviews_domain::history::{DownloadToken, HistoryDefinition, HistoryInstance};
-use access_reviews_domain::ids::{HistoryDefinitionId, HistoryInstanceId};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use uuid::Uuid;
 
+use super::paths::{HistoryInstancePath, HistoryPath};
 use super::{created, options};
 use crate::AppState;
 use crate::auth::{Reader, Writer};
@@ -26,29 +25,15 @@ const CONTEXT: &str = "identityGovernance/accessReviews/historyDefinitions";
 /// Where reports are downloaded, outside `/v1.0`: no bearer token.
 pub const REPORTS: &str = "/historyReports";
 
-fn definition_id(raw: &str) -> Result<HistoryDefinitionId, ApiError> {
-    Uuid::parse_str(raw)
-        .map(HistoryDefinitionId::from_uuid)
-        .map_err(|_| ApiError::invalid_id("access review history definition", raw))
-}
-
-fn instance_id(raw: &str) -> Result<HistoryInstanceId, ApiError> {
-    Uuid::parse_str(raw)
-        .map(HistoryInstanceId::from_uuid)
-        .map_err(|_| ApiError::invalid_id("access review history instance", raw))
-}
-
-/// The instance with the URL of its download while that works.
+/// The instance with the URL of its download link, if it has one.
 fn instance_dto(
     root: &ServiceRoot,
     definition: &HistoryDefinition,
     instance: &HistoryInstance,
-    now: Option<chrono::DateTime<chrono::Utc>>,
 ) -> HistoryInstanceDto {
     let uri = instance
         .download
         .as_ref()
-        .filter(|d| now.is_none_or(|now| now < d.expires))
         .map(|d| root.url(&format!("{REPORTS}/{}.csv", d.token.as_str())));
     HistoryInstanceDto::new(definition, instance, uri)
 }
@@ -107,14 +92,14 @@ pub async fn get(
     caller: Reader,
     root: ServiceRoot,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    path: HistoryPath,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     EntityOptions::parse(&options(query)?, &[])?;
     let definition = state
         .use_cases
         .history
-        .get(caller.actor(), definition_id(&id)?)
+        .get(caller.actor(), path.history)
         .await?;
     Ok(Json(odata::entity(
         root.context(&format!("{CONTEXT}/$entity")),
@@ -128,22 +113,22 @@ pub async fn instances(
     caller: Reader,
     root: ServiceRoot,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    path: HistoryPath,
     query: RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let raw = options(query)?;
     let listing = CollectionOptions::parse(&raw, &[], Filterable::Nothing)?;
-    let history = &state.use_cases.history;
-    let (definition, instances) = history
-        .instances(caller.actor(), definition_id(&id)?)
+    let (definition, instances) = state
+        .use_cases
+        .history
+        .instances(caller.actor(), path.history)
         .await?;
-    let now = history.now().await?;
     let items: Vec<_> = instances
         .iter()
-        .map(|i| instance_dto(&root, &definition, i, Some(now)))
+        .map(|i| instance_dto(&root, &definition, i))
         .collect();
     Ok(Json(odata::collection(
-        root.context(&format!("{CONTEXT}('{id}')/instances")),
+        root.context(&format!("{CONTEXT}('{}')/instances", path.history)),
         &items,
         None,
         None,
@@ -157,16 +142,16 @@ pub async fn generate_download_uri(
     caller: Writer,
     root: ServiceRoot,
     State(state): State<AppState>,
-    Path((id, instance)): Path<(String, String)>,
+    path: HistoryInstancePath,
 ) -> Result<Json<Value>, ApiError> {
     let (definition, instance) = state
         .use_cases
         .history
-        .generate_download(caller.actor(), definition_id(&id)?, instance_id(&instance)?)
+        .generate_download(caller.actor(), path.history, path.instance)
         .await?;
     Ok(Json(odata::entity(
         root.context("microsoft.graph.accessReviewHistoryInstance"),
-        &instance_dto(&root, &definition, &instance, None),
+        &instance_dto(&root, &definition, &instance),
         None,
     )))
 }

@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 
-use access_reviews_domain::ids::{DecisionItemId, DefinitionId, InstanceId, PrincipalId, StageId};
+use access_reviews_domain::ids::{
+    DecisionItemId, DefinitionId, HistoryDefinitionId, HistoryInstanceId, InstanceId, PrincipalId,
+    StageId,
+};
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use uuid::Uuid;
@@ -149,6 +152,33 @@ typed_path!(
         /// The member.
         member: PrincipalId = |s: &Segments| {
             s.guid("member", "directory object").map(PrincipalId::from_uuid)
+        },
+    }
+);
+
+typed_path!(
+    /// `…/historyDefinitions/{history}`.
+    HistoryPath {
+        /// The history definition.
+        history: HistoryDefinitionId = |s: &Segments| {
+            s.guid("history", "access review history definition")
+                .map(HistoryDefinitionId::from_uuid)
+        },
+    }
+);
+
+typed_path!(
+    /// `…/historyDefinitions/{history}/instances/{instance}`.
+    HistoryInstancePath {
+        /// The history definition.
+        history: HistoryDefinitionId = |s: &Segments| {
+            s.guid("history", "access review history definition")
+                .map(HistoryDefinitionId::from_uuid)
+        },
+        /// Its instance.
+        instance: HistoryInstanceId = |s: &Segments| {
+            s.guid("instance", "access review history instance")
+                .map(HistoryInstanceId::from_uuid)
         },
     }
 );

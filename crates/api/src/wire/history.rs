@@ -260,7 +260,7 @@ pub fn csv(report: &Report) -> String {
         };
         let owner = &definition.created_by;
         let review = item.latest.as_ref();
-        let result = match review.map_or(Decision::NotReviewed, |r| r.decision) {
+        let result = match item.decision() {
             Decision::Approve => "Approve",
             Decision::Deny => "Deny",
             Decision::DontKnow => "Don't know",

@@ -1275,6 +1275,15 @@ async fn review_history_is_created_as_graph_s_sample_and_downloads_as_csv_until_
         .get(&format!("{HISTORY}/{sample_id}/instances/$count"), &admin())
         .await;
     assert_eq!(counted.raw, b"1");
+    let malformed = app
+        .get(&format!("{HISTORY}/not-a-guid/instances"), &admin())
+        .await;
+    assert_error(
+        &malformed,
+        StatusCode::BAD_REQUEST,
+        "invalidRequest",
+        Some("invalidId"),
+    );
     let read = app.get(&format!("{HISTORY}/{id}"), &admin()).await;
     assert_eq!(read.body["displayName"], "This month");
     let instances = app
@@ -1303,6 +1312,10 @@ async fn review_history_is_created_as_graph_s_sample_and_downloads_as_csv_until_
         path.starts_with("/historyReports/") && path.ends_with(".csv"),
         "{uri}"
     );
+    let listed_link = app
+        .get(&format!("{HISTORY}/{id}/instances"), &admin())
+        .await;
+    assert_eq!(listed_link.body["value"][0]["downloadUri"], uri.as_str());
 
     // No token needed: the link is the secret.
     let report = app.call(Method::GET, &path, None, None).await;
@@ -1356,6 +1369,14 @@ async fn review_history_is_created_as_graph_s_sample_and_downloads_as_csv_until_
         .await;
     let expired = app.call(Method::GET, &path, None, None).await;
     assert_error(&expired, StatusCode::NOT_FOUND, "itemNotFound", None);
+    let instances = app
+        .get(&format!("{HISTORY}/{id}/instances"), &admin())
+        .await;
+    assert_eq!(
+        instances.body["value"][0]["downloadUri"],
+        Value::Null,
+        "an expired link is no longer shown"
+    );
     let forged = app
         .call(
             Method::GET,

@@ -72,14 +72,6 @@ impl History {
         }
     }
 
-    /// The review time now, to tell which download links still work.
-    ///
-    /// # Errors
-    /// Only the clock's.
-    pub async fn now(&self) -> Result<chrono::DateTime<chrono::Utc>, HistoryError> {
-        Ok(self.clock.now().await?)
-    }
-
     /// `POST …/historyDefinitions`: stores the definition and runs its
     /// report at once (its one instance is `done`).
     ///
@@ -155,13 +147,14 @@ impl History {
             .await?
             .filter(|d| !d.expired(now))
             .ok_or(HistoryError::NotFound)?;
-        if !actor.may_read_all() && actor.id() != definition.created_by.id {
+        if !actor.may_read_all() && !actor.is_user(definition.created_by.id) {
             return Err(HistoryError::Forbidden);
         }
         Ok(definition)
     }
 
-    /// `GET …/historyDefinitions/{id}/instances`.
+    /// `GET …/historyDefinitions/{id}/instances`, each with its download
+    /// link while that works.
     ///
     /// # Errors
     /// As [`Self::get`].
@@ -171,7 +164,11 @@ impl History {
         id: HistoryDefinitionId,
     ) -> Result<(HistoryDefinition, Vec<HistoryInstance>), HistoryError> {
         let definition = self.get(actor, id).await?;
-        let instances = self.history.history_instances(id).await?;
+        let now = self.clock.now().await?;
+        let mut instances = self.history.history_instances(id).await?;
+        for instance in &mut instances {
+            instance.download = instance.download.take().filter(|d| d.works_at(now));
+        }
         Ok((definition, instances))
     }
 
@@ -188,8 +185,7 @@ impl History {
         instance_id: HistoryInstanceId,
     ) -> Result<(HistoryDefinition, HistoryInstance), HistoryError> {
         let (definition, instances) = self.instances(actor, id).await?;
-        let creator = matches!(actor, Actor::User { id, .. } if *id == definition.created_by.id);
-        if !actor.may_create() && !creator {
+        if !actor.may_create() && !actor.is_user(definition.created_by.id) {
             return Err(HistoryError::Forbidden);
         }
         let mut instance = instances
@@ -220,7 +216,7 @@ impl History {
     pub async fn download(&self, token: &DownloadToken) -> Result<Report, HistoryError> {
         let now = self.clock.now().await?;
         let Some((definition, _)) = self.history.by_download(token).await?.filter(|(d, i)| {
-            !d.expired(now) && i.download.as_ref().is_some_and(|l| now < l.expires)
+            !d.expired(now) && i.download.as_ref().is_some_and(|l| l.works_at(now))
         }) else {
             return Err(HistoryError::LinkExpired);
         };
