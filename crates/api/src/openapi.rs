@@ -38,8 +38,41 @@ pub struct Operation {
     pub(crate) route: MethodRouter<AppState>,
 }
 
+/// An operation's HTTP method.
+#[derive(Clone, Copy)]
+enum Verb {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Verb {
+    /// As the document spells it.
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::Post => "post",
+            Self::Put => "put",
+            Self::Patch => "patch",
+            Self::Delete => "delete",
+        }
+    }
+
+    const fn filter(self) -> MethodFilter {
+        match self {
+            Self::Get => MethodFilter::GET,
+            Self::Post => MethodFilter::POST,
+            Self::Put => MethodFilter::PUT,
+            Self::Patch => MethodFilter::PATCH,
+            Self::Delete => MethodFilter::DELETE,
+        }
+    }
+}
+
 fn op<H, T>(
-    method: &'static str,
+    verb: Verb,
     path: String,
     id: &'static str,
     summary: &'static str,
@@ -49,15 +82,8 @@ where
     H: Handler<T, AppState>,
     T: 'static,
 {
-    let filter = match method {
-        "get" => MethodFilter::GET,
-        "post" => MethodFilter::POST,
-        "put" => MethodFilter::PUT,
-        "patch" => MethodFilter::PATCH,
-        _ => MethodFilter::DELETE,
-    };
     Operation {
-        method,
+        method: verb.as_str(),
         secured: path.starts_with("/v1.0"),
         path,
         id,
@@ -66,7 +92,7 @@ where
         status: 200,
         schema: None,
         collection: false,
-        route: axum::routing::on(filter, handler),
+        route: axum::routing::on(verb.filter(), handler),
     }
 }
 
@@ -106,7 +132,7 @@ pub fn operations() -> Vec<Operation> {
     let mine = "filterByCurrentUser(on='reviewer')";
     vec![
         op(
-            "get",
+            Verb::Get,
             DEFINITIONS.into(),
             "listDefinitions",
             "List access review definitions",
@@ -114,7 +140,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("accessReviewScheduleDefinition"),
         op(
-            "post",
+            Verb::Post,
             DEFINITIONS.into(),
             "createDefinition",
             "Create a definition; its first instance and stage start at once",
@@ -124,7 +150,7 @@ pub fn operations() -> Vec<Operation> {
         .returns("accessReviewScheduleDefinition")
         .status(201),
         op(
-            "get",
+            Verb::Get,
             format!("{DEFINITIONS}/{mine}"),
             "listMyDefinitions",
             "List the definitions in which the caller reviews",
@@ -132,7 +158,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("accessReviewScheduleDefinition"),
         op(
-            "get",
+            Verb::Get,
             format!("{d}/instances/{mine}"),
             "listMyInstances",
             "List a definition's instances in which the caller reviews",
@@ -140,7 +166,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("accessReviewInstance"),
         op(
-            "get",
+            Verb::Get,
             d.clone(),
             "getDefinition",
             "Get a definition",
@@ -148,7 +174,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .returns("accessReviewScheduleDefinition"),
         op(
-            "get",
+            Verb::Get,
             format!("{d}/instances"),
             "listInstances",
             "List a definition's instances",
@@ -156,7 +182,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("accessReviewInstance"),
         op(
-            "get",
+            Verb::Get,
             i.clone(),
             "getInstance",
             "Get an instance",
@@ -164,7 +190,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .returns("accessReviewInstance"),
         op(
-            "get",
+            Verb::Get,
             format!("{i}/stages"),
             "listStages",
             "List an instance's stages",
@@ -172,7 +198,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("accessReviewStage"),
         op(
-            "get",
+            Verb::Get,
             format!("{i}/stages/{mine}"),
             "listMyStages",
             "List the stages in which the caller reviews",
@@ -180,7 +206,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("accessReviewStage"),
         op(
-            "get",
+            Verb::Get,
             s.clone(),
             "getStage",
             "Get a stage",
@@ -188,7 +214,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .returns("accessReviewStage"),
         op(
-            "patch",
+            Verb::Patch,
             s.clone(),
             "updateStage",
             "Change the reviewers of a stage in progress (fallback reviewers can only be added)",
@@ -197,7 +223,7 @@ pub fn operations() -> Vec<Operation> {
         .takes("accessReviewStage")
         .returns("accessReviewStage"),
         op(
-            "post",
+            Verb::Post,
             format!("{s}/stop"),
             "stopStage",
             "Stop a stage that is InProgress",
@@ -205,7 +231,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
-            "post",
+            Verb::Post,
             format!("{i}/stop"),
             "stopInstance",
             "End an instance now: its stage in progress completes, the end rules run",
@@ -213,7 +239,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
-            "put",
+            Verb::Put,
             i.clone(),
             "updateInstance",
             "Change the reviewers of an instance in progress (scope required, not changed)",
@@ -222,7 +248,7 @@ pub fn operations() -> Vec<Operation> {
         .takes("accessReviewInstance")
         .returns("accessReviewInstance"),
         op(
-            "get",
+            Verb::Get,
             format!("{i}/contactedReviewers"),
             "listContactedReviewers",
             "List everyone who reviews in an instance",
@@ -230,7 +256,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("accessReviewReviewer"),
         op(
-            "post",
+            Verb::Post,
             format!("{i}/acceptRecommendations"),
             "acceptRecommendations",
             "The caller's undecided items take their recommendation (delegated callers only)",
@@ -238,7 +264,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
-            "post",
+            Verb::Post,
             format!("{i}/applyDecisions"),
             "applyDecisions",
             "Apply the decisions of a completed instance to the directory",
@@ -246,7 +272,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
-            "post",
+            Verb::Post,
             format!("{i}/sendReminder"),
             "sendReminder",
             "Remind the reviewers of an instance in progress (recorded; no mail)",
@@ -254,7 +280,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
-            "put",
+            Verb::Put,
             d.clone(),
             "updateDefinition",
             "Replace a definition's names, reviewers and settings for its later instances",
@@ -263,7 +289,7 @@ pub fn operations() -> Vec<Operation> {
         .takes("accessReviewScheduleDefinition")
         .status(204),
         op(
-            "delete",
+            Verb::Delete,
             d.clone(),
             "deleteDefinition",
             "Delete a definition with its instances, stages and decision items",
@@ -271,7 +297,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
-            "post",
+            Verb::Post,
             format!("{d}/stop"),
             "stopDefinition",
             "End a definition: its instance in progress and its recurrence",
@@ -279,7 +305,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
-            "get",
+            Verb::Get,
             format!("{i}/decisions"),
             "listDecisions",
             "List an instance's decision items",
@@ -287,7 +313,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("accessReviewInstanceDecisionItem"),
         op(
-            "get",
+            Verb::Get,
             format!("{i}/decisions/{mine}"),
             "listMyDecisions",
             "List the items the caller reviews",
@@ -295,7 +321,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("accessReviewInstanceDecisionItem"),
         op(
-            "get",
+            Verb::Get,
             format!("{i}/decisions/{{item}}"),
             "getDecision",
             "Get a decision item",
@@ -303,7 +329,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .returns("accessReviewInstanceDecisionItem"),
         op(
-            "patch",
+            Verb::Patch,
             format!("{i}/decisions/{{item}}"),
             "recordDecision",
             "Record a decision in the current stage",
@@ -312,7 +338,7 @@ pub fn operations() -> Vec<Operation> {
         .takes("decision")
         .status(204),
         op(
-            "post",
+            Verb::Post,
             format!("{i}/batchRecordDecisions"),
             "batchRecordDecisions",
             "Record one decision on every item the caller reviews",
@@ -321,7 +347,7 @@ pub fn operations() -> Vec<Operation> {
         .takes("batchRecordDecisions")
         .status(204),
         op(
-            "post",
+            Verb::Post,
             format!("{i}/resetDecisions"),
             "resetDecisions",
             "Reset every item to NotReviewed",
@@ -329,7 +355,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
-            "get",
+            Verb::Get,
             format!("{s}/decisions"),
             "listStageDecisions",
             "List the items that entered a stage",
@@ -337,7 +363,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("accessReviewInstanceDecisionItem"),
         op(
-            "get",
+            Verb::Get,
             format!("{s}/decisions/{mine}"),
             "listMyStageDecisions",
             "List the stage's items the caller reviews",
@@ -345,7 +371,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("accessReviewInstanceDecisionItem"),
         op(
-            "get",
+            Verb::Get,
             format!("{s}/decisions/{{item}}"),
             "getStageDecision",
             "Get a decision item of a stage",
@@ -353,7 +379,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .returns("accessReviewInstanceDecisionItem"),
         op(
-            "patch",
+            Verb::Patch,
             format!("{s}/decisions/{{item}}"),
             "recordStageDecision",
             "Record a decision in a stage",
@@ -362,7 +388,7 @@ pub fn operations() -> Vec<Operation> {
         .takes("decision")
         .status(204),
         op(
-            "post",
+            Verb::Post,
             format!("{s}/batchRecordDecisions"),
             "batchRecordStageDecisions",
             "Record one decision on every item of the stage the caller reviews",
@@ -371,7 +397,7 @@ pub fn operations() -> Vec<Operation> {
         .takes("batchRecordDecisions")
         .status(204),
         op(
-            "get",
+            Verb::Get,
             "/v1.0/auditLogs/directoryAudits".into(),
             "listDirectoryAudits",
             "List the audit log: every access review write, newest first",
@@ -379,7 +405,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("directoryAudit"),
         op(
-            "get",
+            Verb::Get,
             "/v1.0/auditLogs/directoryAudits/{id}".into(),
             "getDirectoryAudit",
             "Get one audit record",
@@ -387,7 +413,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .returns("directoryAudit"),
         op(
-            "get",
+            Verb::Get,
             "/v1.0/users".into(),
             "listUsers",
             "List users",
@@ -395,7 +421,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("user"),
         op(
-            "post",
+            Verb::Post,
             "/v1.0/users".into(),
             "createUser",
             "Create a user",
@@ -405,7 +431,7 @@ pub fn operations() -> Vec<Operation> {
         .returns("user")
         .status(201),
         op(
-            "get",
+            Verb::Get,
             "/v1.0/users/{user}".into(),
             "getUser",
             "Get a user",
@@ -413,7 +439,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .returns("user"),
         op(
-            "get",
+            Verb::Get,
             "/v1.0/users/{user}/manager".into(),
             "getManager",
             "Get a user's manager",
@@ -421,7 +447,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .returns("directoryObject"),
         op(
-            "put",
+            Verb::Put,
             "/v1.0/users/{user}/manager/$ref".into(),
             "setManager",
             "Set a user's manager",
@@ -430,7 +456,7 @@ pub fn operations() -> Vec<Operation> {
         .takes("reference")
         .status(204),
         op(
-            "get",
+            Verb::Get,
             "/v1.0/groups".into(),
             "listGroups",
             "List groups",
@@ -438,7 +464,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("group"),
         op(
-            "post",
+            Verb::Post,
             "/v1.0/groups".into(),
             "createGroup",
             "Create a group",
@@ -448,7 +474,7 @@ pub fn operations() -> Vec<Operation> {
         .returns("group")
         .status(201),
         op(
-            "get",
+            Verb::Get,
             "/v1.0/groups/{group}".into(),
             "getGroup",
             "Get a group",
@@ -456,7 +482,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .returns("group"),
         op(
-            "get",
+            Verb::Get,
             "/v1.0/groups/{group}/members".into(),
             "listMembers",
             "List a group's direct members",
@@ -464,7 +490,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("directoryObject"),
         op(
-            "post",
+            Verb::Post,
             "/v1.0/groups/{group}/members/$ref".into(),
             "addMember",
             "Add a member",
@@ -473,7 +499,7 @@ pub fn operations() -> Vec<Operation> {
         .takes("reference")
         .status(204),
         op(
-            "delete",
+            Verb::Delete,
             "/v1.0/groups/{group}/members/{member}/$ref".into(),
             "removeMember",
             "Remove a member",
@@ -481,7 +507,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
-            "get",
+            Verb::Get,
             "/v1.0/groups/{group}/owners".into(),
             "listOwners",
             "List a group's owners",
@@ -489,7 +515,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("directoryObject"),
         op(
-            "post",
+            Verb::Post,
             "/v1.0/groups/{group}/owners/$ref".into(),
             "addOwner",
             "Add an owner",
@@ -498,7 +524,7 @@ pub fn operations() -> Vec<Operation> {
         .takes("reference")
         .status(204),
         op(
-            "get",
+            Verb::Get,
             "/v1.0/groups/{group}/transitiveMembers".into(),
             "listTransitiveMembers",
             "List a group's members, nested groups resolved",
@@ -506,7 +532,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("directoryObject"),
         op(
-            "get",
+            Verb::Get,
             "/testing/clock".into(),
             "getTestClock",
             "The test clock's time (CLOCK_CONTROL=enabled only)",
@@ -515,7 +541,7 @@ pub fn operations() -> Vec<Operation> {
         .returns("testClock")
         .secured(),
         op(
-            "post",
+            Verb::Post,
             "/testing/clock".into(),
             "advanceTestClock",
             "Move the test clock forward; answers once every due transition has committed",
@@ -525,7 +551,7 @@ pub fn operations() -> Vec<Operation> {
         .returns("testClock")
         .secured(),
         op(
-            "post",
+            Verb::Post,
             HISTORY.into(),
             "createHistoryDefinition",
             "Create a review history definition; its report is collected at once",
@@ -535,7 +561,7 @@ pub fn operations() -> Vec<Operation> {
         .returns("accessReviewHistoryDefinition")
         .status(201),
         op(
-            "get",
+            Verb::Get,
             HISTORY.into(),
             "listHistoryDefinitions",
             "List the review history definitions of the last 30 days",
@@ -543,7 +569,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("accessReviewHistoryDefinition"),
         op(
-            "get",
+            Verb::Get,
             format!("{HISTORY}/{{history}}"),
             "getHistoryDefinition",
             "Get a review history definition",
@@ -551,7 +577,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .returns("accessReviewHistoryDefinition"),
         op(
-            "get",
+            Verb::Get,
             format!("{HISTORY}/{{history}}/instances"),
             "listHistoryInstances",
             "List a review history definition's instances",
@@ -559,7 +585,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .lists("accessReviewHistoryInstance"),
         op(
-            "post",
+            Verb::Post,
             format!("{HISTORY}/{{history}}/instances/{{instance}}/generateDownloadUri"),
             "generateDownloadUri",
             "A link, valid for 24 hours and needing no token, that downloads the report as CSV",
@@ -567,7 +593,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .returns("accessReviewHistoryInstance"),
         op(
-            "get",
+            Verb::Get,
             "/healthz".into(),
             "healthz",
             "The process answers",
@@ -575,7 +601,7 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
-            "get",
+            Verb::Get,
             "/readyz".into(),
             "readyz",
             "The process can reach its database",
@@ -583,14 +609,14 @@ pub fn operations() -> Vec<Operation> {
         )
         .status(204),
         op(
-            "get",
+            Verb::Get,
             "/metrics".into(),
             "metrics",
             "Prometheus metrics",
             health::metrics,
         ),
         op(
-            "get",
+            Verb::Get,
             "/openapi.json".into(),
             "openapi",
             "This document",

@@ -122,17 +122,8 @@ pub struct HistoryDefinitionDto {
     status: &'static str,
     created_date_time: String,
     created_by: IdentityDto,
-    scopes: Vec<HistoryScopeDto>,
+    scopes: Vec<ScopeDto>,
     schedule_settings: Option<()>,
-}
-
-/// A history scope as sent, `queryRoot` answered even when null.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[schema(as = accessReviewQueryScope)]
-#[serde(rename_all = "camelCase")]
-struct HistoryScopeDto {
-    #[serde(flatten)]
-    scope: ScopeDto,
 }
 
 impl From<&HistoryDefinition> for HistoryDefinitionDto {
@@ -150,9 +141,7 @@ impl From<&HistoryDefinition> for HistoryDefinitionDto {
                 .spec
                 .scopes
                 .iter()
-                .map(|s| HistoryScopeDto {
-                    scope: ScopeDto::review_scope(&s.scope),
-                })
+                .map(|s| ScopeDto::review_scope(&s.scope))
                 .collect(),
             schedule_settings: None,
         }
