@@ -77,7 +77,40 @@ impl Drop for Process {
     }
 }
 
+/// CPU time (user + system) of process `pid` so far, from `/proc`.
+fn cpu_of(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace();
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    // Linux's USER_HZ is 100 on every architecture it runs on.
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// CPU time of every `postgres` process this machine shows (a local
+/// server, or the container's), so a load's database share can be told
+/// from its HTTP server's.
+fn postgres_cpu() -> Duration {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Duration::ZERO;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .filter_map(cpu_of)
+        .sum()
+}
+
 impl Process {
+    fn cpu(&self) -> Duration {
+        cpu_of(self.0.id()).unwrap_or_default()
+    }
+
     /// Peak resident memory in MiB, from `/proc`.
     fn peak_rss_mib(&self) -> Option<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).ok()?;
@@ -143,6 +176,12 @@ struct Figure {
     p50_ms: f64,
     p99_ms: f64,
     errors: usize,
+    /// Requests counted.
+    count: usize,
+    /// CPU time per counted request of the HTTP server and of PostgreSQL,
+    /// in microseconds.
+    server_cpu_us: f64,
+    db_cpu_us: f64,
 }
 
 impl Figure {
@@ -160,6 +199,8 @@ impl Figure {
             p50_ms: at(0.50),
             p99_ms: at(0.99),
             errors,
+            count: latencies.len(),
+            ..Self::default()
         }
     }
 }
@@ -231,6 +272,17 @@ async fn load(client: &Client, run: Load<'_>) -> Figure {
         }
     }
     Figure::of(latencies, start.elapsed(), errors)
+}
+
+/// [`load`] with `server`'s and PostgreSQL's CPU time per request.
+async fn measured(client: &Client, run: Load<'_>, server: &Process) -> Figure {
+    let (server_before, db_before) = (server.cpu(), postgres_cpu());
+    let mut figure = load(client, run).await;
+    let (server_cpu, db_cpu) = (server.cpu() - server_before, postgres_cpu() - db_before);
+    let requests = figure.count.max(1) as f64;
+    figure.server_cpu_us = server_cpu.as_secs_f64() * 1e6 / requests;
+    figure.db_cpu_us = db_cpu.as_secs_f64() * 1e6 / requests;
+    figure
 }
 
 /// A seeded review's ids: definition, instance, first stage, first item.
@@ -638,26 +690,29 @@ async fn main() -> anyhow::Result<()> {
         );
         let token = Some(api.admin.as_str());
         for (name, service_url, thin_url) in reads {
-            let s = load(
+            let s = measured(
                 &client,
                 run(get.clone(), urls(&base, service_url), true, token, ok),
+                &service,
             )
             .await;
-            let t = load(
+            let t = measured(
                 &client,
                 run(get.clone(), urls(&thin_base, thin_url), true, None, ok),
+                &thin,
             )
             .await;
             rows.push((name, connections, s, t));
         }
         let service_stops = take(&|r| format!("{}/stages/{}/stop", instance_of(&base, r), r.stage));
         let thin_stops = take(&|r| format!("{thin_base}/stages/{}/stop", r.stage));
-        let s = load(
+        let s = measured(
             &client,
             run(post.clone(), service_stops, false, token, done),
+            &service,
         )
         .await;
-        let t = load(&client, run(post, thin_stops, false, None, done)).await;
+        let t = measured(&client, run(post, thin_stops, false, None, done), &thin).await;
         rows.push(("POST stop", connections, s, t));
     }
     let peak_under_load = service.peak_rss_mib();
@@ -743,6 +798,28 @@ async fn main() -> anyhow::Result<()> {
             t.p99_ms,
             s.rate / t.rate.max(f64::MIN_POSITIVE),
             s.p99_ms / t.p99_ms.max(f64::MIN_POSITIVE),
+        )?;
+    }
+    writeln!(table)?;
+    writeln!(
+        table,
+        "CPU time per request, in µs (`/proc`, the HTTP server's process and all of PostgreSQL's):\n"
+    )?;
+    writeln!(
+        table,
+        "| request | conns | {label} | its PostgreSQL | thin | its PostgreSQL | {label} + PostgreSQL / thin + PostgreSQL |"
+    )?;
+    writeln!(table, "|---|---:|---:|---:|---:|---:|---:|")?;
+    for (name, c, s, t) in &rows {
+        writeln!(
+            table,
+            "| {name} | {c} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2}× |",
+            s.server_cpu_us,
+            s.db_cpu_us,
+            t.server_cpu_us,
+            t.db_cpu_us,
+            (s.server_cpu_us + s.db_cpu_us)
+                / (t.server_cpu_us + t.db_cpu_us).max(f64::MIN_POSITIVE),
         )?;
     }
     writeln!(table)?;

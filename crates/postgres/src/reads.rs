@@ -70,25 +70,62 @@ fn item_filters([phase, decision, reviewer, not_reviewed]: [&str; 4]) -> String 
     )
 }
 
-/// Whether reviewer `$3` reviews an item of the instances that `scope`
-/// (a condition on `rp.instance_id`) selects; false when `$3` is `NULL`.
-fn reviews_in(scope: &str) -> String {
-    let reviews = REVIEWS.replace("$who", "$3");
-    format!(
-        "CASE WHEN $3::uuid IS NULL THEN false ELSE EXISTS (SELECT 1 FROM review_phases rp \
-           JOIN phase_items pi ON pi.phase_id = rp.id \
-           JOIN decision_items i ON i.id = pi.item_id \
-           WHERE {scope} AND {reviews}) END"
-    )
+/// Whether the statement asks about reviewer `$3`, one variant each: a
+/// parameter that decides the plan (`$3 IS NULL`) would make PostgreSQL
+/// plan the statement again at every execution, since its plan with the
+/// value folded in always looks cheaper than the prepared one; planning
+/// these joins costs ten times running them.
+#[derive(Clone, Copy)]
+enum Asks {
+    /// `$3` is `NULL`: the caller's role already decides.
+    Nobody,
+    /// `$3` is the caller, who may be a reviewer.
+    Reviewer,
 }
+
+impl Asks {
+    const BOTH: [Self; 2] = [Self::Nobody, Self::Reviewer];
+
+    /// This variant's statement of `variants`.
+    fn of(reviewer: Option<PrincipalId>, variants: &'static [String; 2]) -> &'static str {
+        let asks = if reviewer.is_some() {
+            Self::Reviewer
+        } else {
+            Self::Nobody
+        };
+        &variants[asks as usize]
+    }
+
+    /// Whether `$3` reviews an item of the instances that `scope` (a
+    /// condition on `rp.instance_id`) selects; false, whatever the plan,
+    /// when nobody is asked about.
+    fn reviews_in(self, scope: &str) -> String {
+        match self {
+            // `$3` stays in the statement so that it keeps its type.
+            Self::Nobody => "(false AND $3::uuid IS NULL)".to_owned(),
+            Self::Reviewer => {
+                let reviews = REVIEWS.replace("$who", "$3");
+                format!(
+                    "EXISTS (SELECT 1 FROM review_phases rp \
+                       JOIN phase_items pi ON pi.phase_id = rp.id \
+                       JOIN decision_items i ON i.id = pi.item_id \
+                       WHERE {scope} AND {reviews})"
+                )
+            }
+        }
+    }
+}
+
+/// One statement per [`Asks`], built once.
+type Variants = LazyLock<[String; 2]>;
 
 /// The CTE `access`: one row when definition `$1` exists (and, with
 /// `instance`, its instance `$2`; without, `$2` is `NULL`), with the definition's creator and
 /// whether reviewer `$3` reviews in the instance (in any instance, for a
 /// definition).
-fn access(instance: bool) -> String {
+fn access(instance: bool, asks: Asks) -> String {
     if instance {
-        let reviews = reviews_in("rp.instance_id = $2");
+        let reviews = asks.reviews_in("rp.instance_id = $2");
         format!(
             "access AS (SELECT d.created_by_id AS access_created_by, {reviews} AS access_reviews \
              FROM access_review_definitions d \
@@ -96,7 +133,7 @@ fn access(instance: bool) -> String {
              WHERE d.id = $1)"
         )
     } else {
-        let reviews = reviews_in(
+        let reviews = asks.reviews_in(
             "rp.instance_id IN (SELECT id FROM access_review_instances WHERE definition_id = $1)",
         );
         format!(
@@ -108,47 +145,64 @@ fn access(instance: bool) -> String {
 
 // Each read's statement, built once.
 
-static DEFINITION: LazyLock<String> = LazyLock::new(|| {
-    let access = access(false);
-    format!(
-        "WITH {access} SELECT {DEFINITION_COLUMNS}, a.* FROM access a \
+static DEFINITION: Variants = LazyLock::new(|| {
+    Asks::BOTH.map(|asks| {
+        let access = access(false, asks);
+        format!(
+            "WITH {access} SELECT {DEFINITION_COLUMNS}, a.* FROM access a \
          JOIN access_review_definitions ON id = $1"
-    )
+        )
+    })
 });
 
-static INSTANCE: LazyLock<String> = LazyLock::new(|| {
-    let access = access(true);
-    format!(
-        "WITH {access} SELECT {INSTANCE_COLUMNS}, a.* FROM access a \
+static INSTANCE: Variants = LazyLock::new(|| {
+    Asks::BOTH.map(|asks| {
+        let access = access(true, asks);
+        format!(
+            "WITH {access} SELECT {INSTANCE_COLUMNS}, a.* FROM access a \
          JOIN access_review_instances ON id = $2"
-    )
+        )
+    })
 });
 
-static STAGE: LazyLock<String> = LazyLock::new(|| {
-    let access = access(true);
-    format!(
-        "WITH {access} SELECT {STAGE_COLUMNS}, a.* FROM access a \
+static STAGE: Variants = LazyLock::new(|| {
+    Asks::BOTH.map(|asks| {
+        let access = access(true, asks);
+        format!(
+            "WITH {access} SELECT {STAGE_COLUMNS}, a.* FROM access a \
          JOIN access_review_stages ON id = $4 AND instance_id = $2"
-    )
+        )
+    })
 });
 
-/// Of a stage: the stage is the instance's and the item entered it.
-static ITEM: LazyLock<String> = LazyLock::new(|| {
-    let access = access(true);
-    format!(
-        "WITH {access} SELECT {ITEM_COLUMNS}, a.* FROM access a \
-         JOIN decision_items i ON i.id = $4 AND i.instance_id = $2 \
-         WHERE $5::uuid IS NULL OR EXISTS (SELECT 1 FROM access_review_stages s \
+/// Read by the instance (`$5` is `NULL`), or by a stage `$5`: the stage is
+/// the instance's and the item entered it. One statement each, for the
+/// reason of [`Asks`].
+static ITEM: LazyLock<[[String; 2]; 2]> = LazyLock::new(|| {
+    [
+        "$5::uuid IS NULL",
+        "EXISTS (SELECT 1 FROM access_review_stages s \
              JOIN phase_items x ON x.phase_id = s.id AND x.item_id = i.id \
-             WHERE s.id = $5 AND s.instance_id = $2)"
-    )
+             WHERE s.id = $5 AND s.instance_id = $2)",
+    ]
+    .map(|of_stage| {
+        Asks::BOTH.map(|asks| {
+            let access = access(true, asks);
+            format!(
+                "WITH {access} SELECT {ITEM_COLUMNS}, a.* FROM access a \
+                 JOIN decision_items i ON i.id = $4 AND i.instance_id = $2 \
+                 WHERE {of_stage}"
+            )
+        })
+    })
 });
 
-static INSTANCES: LazyLock<String> = LazyLock::new(|| {
-    let access = access(false);
-    let mine = REVIEWS.replace("$who", "$5");
-    format!(
-        "WITH {access} SELECT {INSTANCE_COLUMNS}, a.* FROM access a \
+static INSTANCES: Variants = LazyLock::new(|| {
+    Asks::BOTH.map(|asks| {
+        let access = access(false, asks);
+        let mine = REVIEWS.replace("$who", "$5");
+        format!(
+            "WITH {access} SELECT {INSTANCE_COLUMNS}, a.* FROM access a \
          JOIN access_review_instances ri ON ri.definition_id = $1 \
          WHERE ($4::text IS NULL OR ri.status = $4) \
          AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM review_phases rp \
@@ -156,14 +210,16 @@ static INSTANCES: LazyLock<String> = LazyLock::new(|| {
              JOIN decision_items i ON i.id = pi.item_id \
              WHERE rp.instance_id = ri.id AND {mine})) \
          ORDER BY ri.seq LIMIT $6 OFFSET $7"
-    )
+        )
+    })
 });
 
-static STAGES: LazyLock<String> = LazyLock::new(|| {
-    let access = access(true);
-    let mine = REVIEWS.replace("$who", "$5");
-    format!(
-        "WITH {access} SELECT {STAGE_COLUMNS}, a.* FROM access a \
+static STAGES: Variants = LazyLock::new(|| {
+    Asks::BOTH.map(|asks| {
+        let access = access(true, asks);
+        let mine = REVIEWS.replace("$who", "$5");
+        format!(
+            "WITH {access} SELECT {STAGE_COLUMNS}, a.* FROM access a \
          JOIN access_review_stages s ON s.instance_id = $2 \
          WHERE ($4::text IS NULL OR s.status = $4) \
          AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM review_phases rp \
@@ -171,14 +227,15 @@ static STAGES: LazyLock<String> = LazyLock::new(|| {
              JOIN decision_items i ON i.id = pi.item_id \
              WHERE rp.id = s.id AND {mine})) \
          ORDER BY s.seq LIMIT $6 OFFSET $7"
-    )
+        )
+    })
 });
 
 /// A stage's phase has the stage's id; a stage of another instance has no
 /// items of this one. One statement per order: creation, then
-/// `reviewedDateTime` ascending and descending (never-reviewed items last).
-static ITEMS: LazyLock<[String; 3]> = LazyLock::new(|| {
-    let access = access(true);
+/// `reviewedDateTime` ascending and descending (never-reviewed items last),
+/// each in both [`Asks`] variants.
+static ITEMS: LazyLock<[[String; 2]; 3]> = LazyLock::new(|| {
     let filters = item_filters(["$4", "$5", "$6", "$9"]);
     [
         "i.seq",
@@ -186,27 +243,32 @@ static ITEMS: LazyLock<[String; 3]> = LazyLock::new(|| {
         "i.reviewed_date_time DESC NULLS LAST, i.seq DESC",
     ]
     .map(|order| {
-        format!(
-            "WITH {access} SELECT {ITEM_COLUMNS}, a.* FROM access a \
+        Asks::BOTH.map(|asks| {
+            let access = access(true, asks);
+            format!(
+                "WITH {access} SELECT {ITEM_COLUMNS}, a.* FROM access a \
                  JOIN decision_items i ON i.instance_id = $2 \
                  WHERE {filters} \
                  AND ($10::text IS NULL OR i.recommendation = $10) \
                  AND ($11::text IS NULL OR coalesce(i.apply_result, 'New') = $11) \
                  ORDER BY {order} LIMIT $7 OFFSET $8"
-        )
+            )
+        })
     })
 });
 
-static LOCATE: LazyLock<String> = LazyLock::new(|| {
-    let reviews = reviews_in("rp.instance_id = x.id");
-    format!(
-        "SELECT d.created_by_id, {reviews} AS reviews, x.id IS NOT NULL AS instance_found, \
+static LOCATE: Variants = LazyLock::new(|| {
+    Asks::BOTH.map(|asks| {
+        let reviews = asks.reviews_in("rp.instance_id = x.id");
+        format!(
+            "SELECT d.created_by_id, {reviews} AS reviews, x.id IS NOT NULL AS instance_found, \
          EXISTS (SELECT 1 FROM access_review_stages s WHERE s.id = $4 \
                  AND s.instance_id = x.id) AS stage_found \
          FROM access_review_definitions d \
          LEFT JOIN access_review_instances x ON x.id = $2 AND x.definition_id = d.id \
          WHERE d.id = $1"
-    )
+        )
+    })
 });
 
 /// The path a read walks down to the object's parent, and whom it asks
@@ -232,13 +294,18 @@ impl ReadPath {
         Ok(args)
     }
 
+    /// The statement of `variants` for this path's [`Asks`].
+    fn variant(&self, variants: &'static [String; 2]) -> &'static str {
+        Asks::of(self.reviewer, variants)
+    }
+
     /// `sql` with the path bound: `$1` the definition, `$2` the instance
     /// (or `NULL`), `$3` the reviewer (or `NULL`).
-    fn query<R>(&self, sql: &'static str) -> QueryAs<'static, Postgres, R, PgArguments>
+    fn query<R>(&self, sql: &'static [String; 2]) -> QueryAs<'static, Postgres, R, PgArguments>
     where
         R: for<'r> FromRow<'r, PgRow>,
     {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        sqlx::query_as(sqlx::AssertSqlSafe(self.variant(sql)))
             .bind(self.definition.as_uuid())
             .bind(self.instance.map(|i| i.as_uuid()))
             .bind(self.reviewer.map(|r| r.as_uuid()))
@@ -435,7 +502,7 @@ impl ReviewReads for PgRepository {
             reviewer,
         };
         let read = path
-            .query::<WithAccess<ItemRow>>(&ITEM)
+            .query::<WithAccess<ItemRow>>(&ITEM[usize::from(stage_id.is_some())])
             .bind(item_id.as_uuid())
             .bind(stage_id.map(|s| s.as_uuid()));
         let missing = Missing::DecisionItem(item_id);
@@ -461,8 +528,14 @@ impl ReviewReads for PgRepository {
         bind(&mut args, mine.map(|m| m.as_uuid()))?;
         bind(&mut args, limit)?;
         bind(&mut args, offset)?;
-        self.page::<InstanceRow, _>(&INSTANCES, args, query.page, &path, Instance::try_from)
-            .await
+        self.page::<InstanceRow, _>(
+            path.variant(&INSTANCES),
+            args,
+            query.page,
+            &path,
+            Instance::try_from,
+        )
+        .await
     }
 
     async fn stages(
@@ -485,8 +558,14 @@ impl ReviewReads for PgRepository {
         bind(&mut args, mine.map(|m| m.as_uuid()))?;
         bind(&mut args, limit)?;
         bind(&mut args, offset)?;
-        self.page::<StageRow, _>(&STAGES, args, query.page, &path, Stage::try_from)
-            .await
+        self.page::<StageRow, _>(
+            path.variant(&STAGES),
+            args,
+            query.page,
+            &path,
+            Stage::try_from,
+        )
+        .await
     }
 
     async fn items(
@@ -513,11 +592,11 @@ impl ReviewReads for PgRepository {
         bind(&mut args, Decision::NotReviewed.as_str())?;
         bind(&mut args, query.recommendation.map(Recommendation::as_str))?;
         bind(&mut args, query.apply_result.map(ApplyResult::as_str))?;
-        let sql = match query.order {
+        let sql = path.variant(match query.order {
             None => &ITEMS[0],
             Some(order) if !order.descending => &ITEMS[1],
             Some(_) => &ITEMS[2],
-        };
+        });
         self.page::<ItemRow, _>(sql, args, query.page, &path, DecisionItem::try_from)
             .await
     }

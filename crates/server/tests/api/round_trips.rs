@@ -74,13 +74,17 @@ async fn get(app: &TestApp, path: String) -> StatusCode {
     app.get(&path).await.0
 }
 
-#[tokio::test]
-async fn a_read_is_one_statement_and_a_stop_two() {
-    let database_url = access_reviews_test_support::fresh_database().await;
-    // No scheduler: its passes would be counted too.
-    let app = spawn_on(&database_url, &[("SCHEDULER", "disabled")]).await;
-    let mut counter = Counter::new(&database_url).await;
+/// A two-stage review of a group of two, reviewed by a fixed user.
+struct Review {
+    reviewer: String,
+    group: String,
+    definition: String,
+    instance: String,
+    stage: String,
+    item: String,
+}
 
+async fn review(app: &TestApp) -> Review {
     let reviewer = app.user("reviewer").await;
     let group = app.group("finance").await;
     for name in ["ann", "bob"] {
@@ -119,6 +123,30 @@ async fn a_read_is_one_statement_and_a_stop_two() {
     );
     let (_, items) = app.get(&format!("{instance}/decisions")).await;
     let item = items["value"][0]["id"].as_str().unwrap().to_owned();
+    Review {
+        reviewer,
+        group,
+        definition,
+        instance,
+        stage,
+        item,
+    }
+}
+
+#[tokio::test]
+async fn a_read_is_one_statement_and_a_stop_two() {
+    let database_url = access_reviews_test_support::fresh_database().await;
+    // No scheduler: its passes would be counted too.
+    let app = spawn_on(&database_url, &[("SCHEDULER", "disabled")]).await;
+    let mut counter = Counter::new(&database_url).await;
+    let Review {
+        reviewer,
+        group,
+        definition,
+        instance,
+        stage,
+        item,
+    } = review(&app).await;
 
     let reads = [
         DEFINITIONS.to_owned(),
@@ -265,4 +293,67 @@ async fn a_read_is_one_statement_and_a_stop_two() {
         ))
         .await;
     assert_eq!(moved["value"].as_array().unwrap().len(), 2);
+}
+
+/// A read by id runs a statement PostgreSQL prepared once per connection:
+/// were it planned at every execution (as a parameter that decides the
+/// plan makes it), planning would cost several times the read itself.
+#[tokio::test]
+async fn a_read_by_id_is_not_planned_at_every_request() {
+    let database_url = access_reviews_test_support::fresh_database().await;
+    let mut counter = Counter::new(&database_url).await;
+    // Planning is counted only when asked for, by the service's sessions.
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&mut counter.conn)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE \"{database}\" SET pg_stat_statements.track_planning = on"
+    )))
+    .execute(&mut counter.conn)
+    .await
+    .unwrap();
+    let app = spawn_on(&database_url, &[("SCHEDULER", "disabled")]).await;
+    let Review {
+        reviewer,
+        instance,
+        stage,
+        item,
+        definition,
+        ..
+    } = review(&app).await;
+    let as_reviewer = app.token_of(&reviewer, "AccessReview.ReadWrite.All");
+    let admin = app.admin();
+    const REQUESTS: i64 = 40;
+    for (path, token) in [
+        (definition.clone(), &admin),
+        (instance.clone(), &admin),
+        (stage.clone(), &admin),
+        (format!("{instance}/decisions/{item}"), &admin),
+        (format!("{stage}/decisions/{item}"), &admin),
+        (instance.clone(), &as_reviewer),
+        (format!("{stage}/decisions/{item}"), &as_reviewer),
+    ] {
+        counter.reset().await;
+        for _ in 0..REQUESTS {
+            let response = app.send_as(reqwest::Method::GET, &path, token, None).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+        }
+        let (calls, plans): (i64, i64) = sqlx::query_as(
+            "SELECT coalesce(sum(calls), 0)::bigint, coalesce(sum(plans), 0)::bigint \
+             FROM pg_stat_statements \
+             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND query NOT LIKE '%pg_stat_statements%'",
+        )
+        .fetch_one(&mut counter.conn)
+        .await
+        .unwrap();
+        assert_eq!(calls, REQUESTS, "GET {path}: one statement each");
+        // PostgreSQL plans a prepared statement up to six times on a
+        // connection before it keeps a plan; a few connections serve these.
+        assert!(
+            plans <= REQUESTS / 2,
+            "GET {path}: planned {plans} times in {calls} executions"
+        );
+    }
 }
