@@ -47,6 +47,43 @@ impl Counter {
         .unwrap()
     }
 
+    /// Makes the service's sessions count planning too, of the top-level
+    /// statements only (`top`) or also of those inside functions (`all`).
+    async fn track_planning(&mut self, track: &str) {
+        let database: String = sqlx::query_scalar("SELECT current_database()")
+            .fetch_one(&mut self.conn)
+            .await
+            .unwrap();
+        for setting in [
+            "pg_stat_statements.track_planning = on".to_owned(),
+            format!("pg_stat_statements.track = '{track}'"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "ALTER DATABASE \"{database}\" SET {setting}"
+            )))
+            .execute(&mut self.conn)
+            .await
+            .unwrap();
+        }
+    }
+
+    /// Executions and plannings, since the reset, of the statements whose
+    /// text is `LIKE` `pattern` (`toplevel`: sent by a client, else run
+    /// inside a function).
+    async fn plans(&mut self, pattern: &str, toplevel: bool) -> (i64, i64) {
+        sqlx::query_as(
+            "SELECT coalesce(sum(calls), 0)::bigint, coalesce(sum(plans), 0)::bigint \
+             FROM pg_stat_statements \
+             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND query LIKE $1 AND toplevel = $2 AND query NOT LIKE '%pg_stat_statements%'",
+        )
+        .bind(pattern)
+        .bind(toplevel)
+        .fetch_one(&mut self.conn)
+        .await
+        .unwrap()
+    }
+
     /// How many of them appended to the audit log.
     async fn audit_records(&mut self) -> i64 {
         sqlx::query_scalar(
@@ -68,6 +105,20 @@ impl Counter {
         let status = request.await;
         (self.statements().await, status)
     }
+}
+
+/// The service's connections to `database_url`.
+async fn connections(database_url: &str) -> i64 {
+    let mut conn = PgConnection::connect(database_url).await.unwrap();
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    // Less the counter's own.
+    n - 1
 }
 
 async fn get(app: &TestApp, path: String) -> StatusCode {
@@ -302,17 +353,7 @@ async fn a_read_is_one_statement_and_a_stop_two() {
 async fn a_read_by_id_is_not_planned_at_every_request() {
     let database_url = access_reviews_test_support::fresh_database().await;
     let mut counter = Counter::new(&database_url).await;
-    // Planning is counted only when asked for, by the service's sessions.
-    let database: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(&mut counter.conn)
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "ALTER DATABASE \"{database}\" SET pg_stat_statements.track_planning = on"
-    )))
-    .execute(&mut counter.conn)
-    .await
-    .unwrap();
+    counter.track_planning("top").await;
     let app = spawn_on(&database_url, &[("SCHEDULER", "disabled")]).await;
     let Review {
         reviewer,
@@ -324,18 +365,7 @@ async fn a_read_by_id_is_not_planned_at_every_request() {
     } = review(&app).await;
     let as_reviewer = app.token_of(&reviewer, "AccessReview.ReadWrite.All");
     let admin = app.admin();
-    let connections = || async {
-        let mut conn = PgConnection::connect(&database_url).await.unwrap();
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid()",
-        )
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-        // This counter's own connection.
-        n - 1
-    };
+    let connections = || connections(&database_url);
     // PostgreSQL plans a prepared statement up to six times on a
     // connection before it keeps a plan; the pool's idle connections take
     // turns, so each may plan it that often (twice, to allow one
@@ -355,15 +385,7 @@ async fn a_read_by_id_is_not_planned_at_every_request() {
             let response = app.send_as(reqwest::Method::GET, &path, token, None).await;
             assert_eq!(response.status(), StatusCode::OK, "{path}");
         }
-        let (calls, plans): (i64, i64) = sqlx::query_as(
-            "SELECT coalesce(sum(calls), 0)::bigint, coalesce(sum(plans), 0)::bigint \
-             FROM pg_stat_statements \
-             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-             AND query NOT LIKE '%pg_stat_statements%'",
-        )
-        .fetch_one(&mut counter.conn)
-        .await
-        .unwrap();
+        let (calls, plans) = counter.plans("%", true).await;
         assert_eq!(calls, requests, "GET {path}: one statement each");
         let connections = connections().await;
         assert!(
