@@ -586,23 +586,20 @@ async fn decisions_racing_a_stop_are_either_counted_or_refused_never_lost() {
     );
 }
 
-#[tokio::test]
-async fn a_stop_of_a_stage_with_100_000_items_is_a_handful_of_statements() {
-    const ITEMS: i64 = 100_000;
-    let db = Db::new().await;
-    let by = user(&db, "reviewer").await;
-    // Bulk-load the directory: 100,000 members, every tenth with a manager.
+/// Bulk-loads `count` members of the group, every tenth managed by
+/// `manager` (who is not a member).
+async fn bulk_members(db: &Db, count: i64, manager: PrincipalId) {
     sqlx::query(
         "INSERT INTO directory_users (id, display_name, user_principal_name, mail_nickname, account_enabled) \
          SELECT gen_random_uuid(), 'user ' || n, 'user' || n || '@example.test', 'user' || n, true \
          FROM generate_series(1, $1) AS n",
     )
-    .bind(ITEMS)
+    .bind(count)
     .execute(&db.pool)
     .await
     .unwrap();
     sqlx::query("UPDATE directory_users SET manager_id = $1 WHERE seq % 10 = 0 AND id <> $1")
-        .bind(by.as_uuid())
+        .bind(manager.as_uuid())
         .execute(&db.pool)
         .await
         .unwrap();
@@ -611,10 +608,123 @@ async fn a_stop_of_a_stage_with_100_000_items_is_a_handful_of_statements() {
          SELECT $1, id, 'user' FROM directory_users WHERE id <> $2 ORDER BY seq",
     )
     .bind(GROUP)
-    .bind(by.as_uuid())
+    .bind(manager.as_uuid())
     .execute(&db.pool)
     .await
     .unwrap();
+}
+
+/// A stage of more than 1,000 items has its carry-over planned for its
+/// size (other settings for that statement): it still moves what the rule
+/// moves, and the settings are back as they were for what follows it in
+/// the transaction.
+#[tokio::test]
+async fn a_carry_over_of_more_than_1000_items_moves_what_the_rule_moves_and_restores_the_settings()
+{
+    const ITEMS: i64 = 1_500;
+    let db = Db::new().await;
+    let by = user(&db, "reviewer").await;
+    bulk_members(&db, ITEMS, by).await;
+    let moving = vec![MoveDecision::Deny, MoveDecision::Recommendation];
+    let review = two_stage(&db, Some(moving.clone()), by).await;
+    let first = Phase::Stage(first_stage_id(&review));
+    let at = db.clock.now();
+    for (n, decision) in [Decision::Approve, Decision::Deny, Decision::DontKnow]
+        .into_iter()
+        .enumerate()
+    {
+        let items: Vec<_> = review
+            .items
+            .iter()
+            .skip(n)
+            .step_by(4)
+            .map(|i| i.id)
+            .collect();
+        let outcome = db
+            .repo
+            .record(first, &items, &decided(by, decision, at))
+            .await
+            .unwrap();
+        assert_eq!(outcome, RecordOutcome::Recorded);
+    }
+    sqlx::query(
+        "UPDATE decision_items SET recommendation = 'Approve' WHERE principal_id IN \
+                 (SELECT id FROM directory_users WHERE seq % 3 = 0)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let before = db.repo.phase_items(first).await.unwrap();
+    let rule = MoveRule(Some(moving));
+    let expected: Vec<_> = before
+        .iter()
+        .filter(|e| rule.moves(e.item.decision(), e.item.recommendation))
+        .map(|e| e.item.id)
+        .collect();
+    assert!(
+        expected.len() > 300 && expected.len() < 1_000,
+        "{}",
+        expected.len()
+    );
+
+    let transition = db
+        .stop()
+        .execute(
+            &admin(),
+            review.definition.id,
+            review.instance.id,
+            first_stage_id(&review),
+        )
+        .await
+        .unwrap();
+
+    let next = Phase::Stage(transition.started.unwrap().id);
+    let moved: Vec<_> = db
+        .repo
+        .phase_items(next)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.item.id)
+        .collect();
+    assert_eq!(moved, expected);
+
+    // The function itself, in a transaction of the test's: what it set for
+    // the large statement is undone before it returns.
+    let mut tx = db.pool.begin().await.unwrap();
+    let settings =
+        "SELECT current_setting('plan_cache_mode') || ' ' || current_setting('work_mem')";
+    let outside: String = sqlx::query_scalar(settings)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let scratch = uuid::Uuid::new_v4();
+    sqlx::query("SELECT ar_carry_over($1, $2, true, '{}', false, 'NotReviewed')")
+        .bind(scratch)
+        .bind(first_stage_id(&review).as_uuid())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let copied: i64 = sqlx::query_scalar("SELECT count(*) FROM phase_items WHERE phase_id = $1")
+        .bind(scratch)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(copied, ITEMS);
+    let after: String = sqlx::query_scalar(settings)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(after, outside);
+    tx.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stop_of_a_stage_with_100_000_items_is_a_handful_of_statements() {
+    const ITEMS: i64 = 100_000;
+    let db = Db::new().await;
+    let by = user(&db, "reviewer").await;
+    bulk_members(&db, ITEMS, by).await;
 
     let created = Instant::now();
     let review = two_stage(&db, None, by).await;
