@@ -77,7 +77,9 @@ fn init_logging(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Json => builder.json().init(),
+        // The request's span once, not again as a one-element list: the
+        // formatter serialises each span it prints afresh, per line.
+        LogFormat::Json => builder.json().with_span_list(false).init(),
         LogFormat::Pretty => builder.init(),
     }
 }

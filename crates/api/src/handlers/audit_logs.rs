@@ -48,7 +48,7 @@ pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
     query: RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<odata::Entity, ApiError> {
     odata::EntityOptions::parse(&options(query)?, &[])?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::invalid_id("audit record", &id))?;
     let entry = state
@@ -56,9 +56,9 @@ pub async fn get(
         .audit
         .get(caller.actor(), AuditId::from_uuid(id))
         .await?;
-    Ok(Json(odata::entity(
+    Ok(odata::entity(
         root.context(&format!("{CONTEXT}/$entity")),
         &DirectoryAuditDto::from(&entry),
         None,
-    )))
+    ))
 }

@@ -158,7 +158,7 @@ async fn get(
     root: ServiceRoot,
     state: AppState,
     query: RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<odata::Entity, ApiError> {
     let options = EntityOptions::parse(&options(query)?, DECISION_PROPERTIES)?;
     let found = state
         .use_cases
@@ -171,11 +171,11 @@ async fn get(
             item,
         )
         .await?;
-    Ok(Json(odata::entity(
+    Ok(odata::entity(
         root.context(&format!("{}/$entity", parent.context())),
         &DecisionItemDto::new(&found, &root),
         options.select.as_deref(),
-    )))
+    ))
 }
 
 /// `GET P/decisions/{id}`.
@@ -185,7 +185,7 @@ pub async fn get_instance_decision(
     root: ServiceRoot,
     State(state): State<AppState>,
     query: RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<odata::Entity, ApiError> {
     get(caller, path.into(), root, state, query).await
 }
 
@@ -196,7 +196,7 @@ pub async fn get_stage_decision(
     root: ServiceRoot,
     State(state): State<AppState>,
     query: RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<odata::Entity, ApiError> {
     get(caller, path.into(), root, state, query).await
 }
 

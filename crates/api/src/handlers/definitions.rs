@@ -78,18 +78,18 @@ pub async fn get_definition(
     root: ServiceRoot,
     State(state): State<AppState>,
     query: RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<odata::Entity, ApiError> {
     let options = EntityOptions::parse(&options(query)?, DEFINITION_PROPERTIES)?;
     let definition = state
         .use_cases
         .read
         .definition(caller.actor(), path.definition)
         .await?;
-    Ok(Json(odata::entity(
+    Ok(odata::entity(
         root.context(&format!("{CONTEXT}/$entity")),
         &DefinitionDto::from(&definition),
         options.select.as_deref(),
-    )))
+    ))
 }
 
 /// `POST …/definitions/{id}/stop`: 204. Ends the instance in progress and

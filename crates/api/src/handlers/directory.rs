@@ -25,7 +25,7 @@ type UserWriter = Authorized<auth::UserWrite>;
 type GroupReader = Authorized<auth::GroupRead>;
 type GroupWriter = Authorized<auth::GroupWrite>;
 
-fn created(root: &ServiceRoot, collection: &str, id: String, body: Value) -> Response {
+fn created(root: &ServiceRoot, collection: &str, id: String, body: odata::Entity) -> Response {
     super::created(root.url(&format!("/v1.0/{collection}/{id}")), body)
 }
 
@@ -71,14 +71,14 @@ pub async fn get_user(
     root: ServiceRoot,
     State(state): State<AppState>,
     query: RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<odata::Entity, ApiError> {
     let options = EntityOptions::parse(&options(query)?, USER_PROPERTIES)?;
     let user = state.use_cases.directory.user(path.user).await?;
-    Ok(Json(odata::entity(
+    Ok(odata::entity(
         root.context("users/$entity"),
         &UserDto::from(&user),
         options.select.as_deref(),
-    )))
+    ))
 }
 
 /// `PUT /users/{id}/manager/$ref`.
@@ -104,13 +104,13 @@ pub async fn get_manager(
     path: UserPath,
     root: ServiceRoot,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<odata::Entity, ApiError> {
     let manager = state.use_cases.directory.manager(path.user).await?;
-    Ok(Json(odata::entity(
+    Ok(odata::entity(
         root.context("directoryObjects/$entity"),
         &DirectoryObjectDto::from(&DirectoryObject::User(manager)),
         None,
-    )))
+    ))
 }
 
 /// `POST /groups`.
@@ -159,14 +159,14 @@ pub async fn get_group(
     root: ServiceRoot,
     State(state): State<AppState>,
     query: RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<odata::Entity, ApiError> {
     let options = EntityOptions::parse(&options(query)?, GROUP_PROPERTIES)?;
     let group = state.use_cases.directory.group(path.group).await?;
-    Ok(Json(odata::entity(
+    Ok(odata::entity(
         root.context("groups/$entity"),
         &GroupDto::from(&group),
         options.select.as_deref(),
-    )))
+    ))
 }
 
 async fn add(

@@ -94,18 +94,18 @@ pub async fn get(
     State(state): State<AppState>,
     path: HistoryPath,
     query: RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<odata::Entity, ApiError> {
     EntityOptions::parse(&options(query)?, &[])?;
     let definition = state
         .use_cases
         .history
         .get(caller.actor(), path.history)
         .await?;
-    Ok(Json(odata::entity(
+    Ok(odata::entity(
         root.context(&format!("{CONTEXT}/$entity")),
         &HistoryDefinitionDto::from(&definition),
         None,
-    )))
+    ))
 }
 
 /// `GET …/historyDefinitions/{id}/instances`.
@@ -143,17 +143,17 @@ pub async fn generate_download_uri(
     root: ServiceRoot,
     State(state): State<AppState>,
     path: HistoryInstancePath,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<odata::Entity, ApiError> {
     let (definition, instance) = state
         .use_cases
         .history
         .generate_download(caller.actor(), path.history, path.instance)
         .await?;
-    Ok(Json(odata::entity(
+    Ok(odata::entity(
         root.context("microsoft.graph.accessReviewHistoryInstance"),
         &instance_dto(&root, &definition, &instance),
         None,
-    )))
+    ))
 }
 
 /// `GET /historyReports/{token}.csv`: the report, while its link works.

@@ -53,18 +53,18 @@ pub async fn get_instance(
     root: ServiceRoot,
     State(state): State<AppState>,
     query: RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<odata::Entity, ApiError> {
     let options = EntityOptions::parse(&options(query)?, INSTANCE_PROPERTIES)?;
     let found = state
         .use_cases
         .read
         .instance(caller.actor(), path.definition, path.instance)
         .await?;
-    Ok(Json(odata::entity(
+    Ok(odata::entity(
         root.context(&format!("{}/$entity", instances_context(path.definition))),
         &InstanceDto::from(&found),
         options.select.as_deref(),
-    )))
+    ))
 }
 
 /// `POST …/instances/{id}/stop`: 204. Ends the instance now.
@@ -181,7 +181,7 @@ pub async fn update_instance(
     root: ServiceRoot,
     State(state): State<AppState>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<odata::Entity, ApiError> {
     let object = crate::wire::only_reviewers(&body, &INSTANCE_UPDATE_IGNORED, "an instance")?;
     // Graph requires the scope, which does not change.
     if !object.contains_key("scope") {
@@ -200,9 +200,9 @@ pub async fn update_instance(
             fallback,
         )
         .await?;
-    Ok(Json(odata::entity(
+    Ok(odata::entity(
         root.context(&format!("{}/$entity", instances_context(path.definition))),
         &InstanceDto::from(&instance),
         None,
-    )))
+    ))
 }

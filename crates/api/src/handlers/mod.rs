@@ -89,12 +89,12 @@ fn stages_context(definition: DefinitionId, instance: InstanceId) -> String {
 }
 
 /// `201 Created`: the new object at `location`, in `body`.
-fn created(location: String, body: serde_json::Value) -> axum::response::Response {
+fn created(location: String, body: crate::odata::Entity) -> axum::response::Response {
     use axum::response::IntoResponse as _;
     (
         axum::http::StatusCode::CREATED,
         [(axum::http::header::LOCATION, location)],
-        axum::Json(body),
+        body,
     )
         .into_response()
 }

@@ -53,21 +53,21 @@ pub async fn get_stage(
     root: ServiceRoot,
     State(state): State<AppState>,
     query: RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<odata::Entity, ApiError> {
     let options = EntityOptions::parse(&options(query)?, STAGE_PROPERTIES)?;
     let found = state
         .use_cases
         .read
         .stage(caller.actor(), path.definition, path.instance, path.stage)
         .await?;
-    Ok(Json(odata::entity(
+    Ok(odata::entity(
         root.context(&format!(
             "{}/$entity",
             stages_context(path.definition, path.instance)
         )),
         &StageDto::from(&found),
         options.select.as_deref(),
-    )))
+    ))
 }
 
 /// `POST …/stages/{id}/stop`: 204. Any body is ignored, as Graph's clients
@@ -96,7 +96,7 @@ pub async fn update_stage(
     root: ServiceRoot,
     State(state): State<AppState>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<odata::Entity, ApiError> {
     crate::wire::only_reviewers(&body, &STAGE_UPDATE_IGNORED, "a stage")?;
     let (reviewers, fallback) = parse_json::<ReviewersUpdateBody>(&body)?.into_domain()?;
     let stage = state
@@ -111,12 +111,12 @@ pub async fn update_stage(
             fallback,
         )
         .await?;
-    Ok(Json(odata::entity(
+    Ok(odata::entity(
         root.context(&format!(
             "{}/$entity",
             stages_context(path.definition, path.instance)
         )),
         &StageDto::from(&stage),
         None,
-    )))
+    ))
 }
