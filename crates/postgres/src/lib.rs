@@ -17,6 +17,9 @@
 //!   of an instance takes the instance's row lock first.
 //! - `audit` is the audit log (`directory_audits`, append-only); `history`
 //!   the review history definitions and their download links.
+//! - `warm` keeps the request path's connections between requests, so
+//!   that a read costs one round trip, not a second for the pool's test
+//!   of the connection given back.
 //! - [`PgTestClock`] is the test clock: real time plus an offset that every
 //!   replica reads from the database.
 
@@ -35,6 +38,7 @@ mod records;
 mod repository;
 mod rules;
 mod stages;
+mod warm;
 mod writes;
 
 pub use clock::PgTestClock;

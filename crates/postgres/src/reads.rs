@@ -327,12 +327,14 @@ impl PgRepository {
     /// the path is missing, or the parent's [`Access`] when the whole path
     /// exists.
     async fn locate(&self, path: &ReadPath) -> Result<PathEnd, RepositoryError> {
+        let mut lease = self.lease().await.map_err(map_sqlx)?;
         let row: Option<(Uuid, bool, bool, bool)> = path
             .query(&LOCATE)
             .bind(path.stage.map(|s| s.as_uuid()))
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *lease)
             .await
             .map_err(map_sqlx)?;
+        lease.finished();
         let Some((created_by, reviews, instance_found, stage_found)) = row else {
             return Ok(PathEnd::Missing(Missing::Definition(path.definition)));
         };
@@ -360,7 +362,9 @@ impl PgRepository {
     where
         R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
-        let row = read.fetch_optional(self.pool()).await.map_err(map_sqlx)?;
+        let mut lease = self.lease().await.map_err(map_sqlx)?;
+        let row = read.fetch_optional(&mut *lease).await.map_err(map_sqlx)?;
+        lease.finished();
         if let Some(found) = row {
             return Ok(Ok((convert(found.row)?, found.access)));
         }
@@ -384,10 +388,12 @@ impl PgRepository {
     where
         R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
+        let mut lease = self.lease().await.map_err(map_sqlx)?;
         let rows: Vec<WithAccess<R>> = sqlx::query_as_with(sqlx::AssertSqlSafe(sql), args.clone())
-            .fetch_all(self.pool())
+            .fetch_all(&mut *lease)
             .await
             .map_err(map_sqlx)?;
+        lease.finished();
         let found = if let Some(access) = rows.first().map(|r| r.access) {
             let rows = rows.into_iter().map(|r| r.row).collect();
             (paged(rows, page, convert)?, access)

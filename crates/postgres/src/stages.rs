@@ -238,13 +238,15 @@ impl StageRepository for PgRepository {
         definition_id: DefinitionId,
         instance_id: InstanceId,
     ) -> Result<Result<StopContext, Missing>, RepositoryError> {
+        let mut lease = self.lease().await.map_err(map_sqlx)?;
         let row: Option<StopContextRow> =
             sqlx::query_as(sqlx::AssertSqlSafe(STOP_CONTEXT.as_str()))
                 .bind(definition_id.as_uuid())
                 .bind(instance_id.as_uuid())
-                .fetch_optional(self.pool())
+                .fetch_optional(&mut *lease)
                 .await
                 .map_err(map_sqlx)?;
+        lease.finished();
         let Some(row) = row else {
             return Ok(Err(Missing::Definition(definition_id)));
         };
@@ -279,6 +281,7 @@ impl StageRepository for PgRepository {
         let end = transition.instance_end.as_ref();
         let system = system_identity();
         let audit = &transition.audit;
+        let mut lease = self.lease().await.map_err(map_sqlx)?;
         let committed: bool = sqlx::query_scalar(
             "SELECT ar_stop_stage($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
              $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, \
@@ -344,9 +347,10 @@ impl StageRepository for PgRepository {
         .bind(audit.at)
         .bind(audit.actor.as_uuid())
         .bind(audit.instance_completed)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *lease)
         .await
         .map_err(map_sqlx)?;
+        lease.finished();
         Ok(if committed {
             StopOutcome::Committed
         } else {

@@ -110,7 +110,8 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
-    pool: PgPool,
+    /// Closed last, with the connections it keeps.
+    repo: PgRepository,
     scheduler: Option<Scheduler>,
 }
 
@@ -230,7 +231,8 @@ impl Application {
         // One adapter implements every repository port; the clock is the
         // wall clock, or the test clock that every replica reads from the
         // database.
-        let repo = Arc::new(PgRepository::new(pool.clone()));
+        let repository = PgRepository::new(pool.clone());
+        let repo = Arc::new(repository.clone());
         let ports = if config.clock_control {
             let clock = Arc::new(PgTestClock::new(pool.clone()));
             Ports::from_repository(repo, clock.clone()).with_clock_control(clock)
@@ -238,7 +240,7 @@ impl Application {
             Ports::from_repository(repo, Arc::new(SystemClock))
         };
         let use_cases = Arc::new(UseCases::new(&ports));
-        let readiness = Arc::new(DatabaseReadiness(PgRepository::new(pool.clone())));
+        let readiness = Arc::new(DatabaseReadiness(repository.clone()));
         let mut state = AppState::new(use_cases.clone(), tokens, readiness, prometheus()?);
         if let Some(per_10s) = config.throttle_per_10s {
             state = state.with_throttle(Throttle::new(per_10s));
@@ -246,7 +248,7 @@ impl Application {
         Ok(Self {
             listener,
             router: access_reviews_api::router(state),
-            pool,
+            repo: repository,
             scheduler: config
                 .scheduler_interval
                 .map(|every| Scheduler { use_cases, every }),
@@ -282,7 +284,7 @@ impl Application {
             let _ = scheduler.await;
         }
         served?;
-        self.pool.close().await;
+        self.repo.close().await;
         tracing::info!("stopped");
         Ok(())
     }

@@ -7,3 +7,4 @@ mod decisions;
 mod lifecycle;
 mod reads;
 mod repository;
+mod warm;

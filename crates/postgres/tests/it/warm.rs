@@ -1,0 +1,102 @@
+//! The connections the request path keeps between requests: kept after a
+//! read that finished, never after one cancelled mid-statement, at most
+//! half of the pool's, and given back when the repository closes.
+
+use std::time::Duration;
+
+use access_reviews_domain::ids::DefinitionId;
+use access_reviews_domain::ports::{RepositoryError, ReviewReads};
+use futures::future::join_all;
+
+use crate::repository::{Db, admin, spec};
+
+async fn definition(db: &Db) -> DefinitionId {
+    db.create()
+        .execute(&admin(), spec(1))
+        .await
+        .unwrap()
+        .definition()
+        .id
+}
+
+async fn read(db: &Db, id: DefinitionId) -> Result<(), RepositoryError> {
+    let (found, _) = ReviewReads::definition(&*db.repo, id, None).await?.unwrap();
+    assert_eq!(found.id, id);
+    Ok(())
+}
+
+#[tokio::test]
+async fn reads_keep_a_connection_at_most_half_the_pool_and_closing_gives_them_back() {
+    let db = Db::new().await;
+    let id = definition(&db).await;
+
+    for _ in 0..10 {
+        read(&db, id).await.unwrap();
+    }
+    assert_eq!(db.repo.kept_connections(), 1, "one after another: one kept");
+
+    let reads = join_all((0..100).map(|_| read(&db, id))).await;
+    assert!(reads.iter().all(Result::is_ok));
+    let kept = db.repo.kept_connections();
+    assert!((2..=30).contains(&kept), "kept {kept} of a pool of 60");
+
+    // The pool's own close waits for every connection out of it, kept
+    // ones included: the repository's gives those back first.
+    tokio::time::timeout(Duration::from_secs(60), db.repo.close())
+        .await
+        .expect("the repository closes");
+    assert_eq!(db.repo.kept_connections(), 0);
+    assert!(matches!(
+        read(&db, id).await,
+        Err(RepositoryError::Unavailable(_))
+    ));
+}
+
+/// Whether a statement waits for a lock on the definitions.
+async fn waiting_on_definitions(db: &Db) -> bool {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted \
+         AND relation = 'access_review_definitions'::regclass)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_read_cancelled_mid_statement_leaves_its_connection_to_the_pool_not_to_the_next_read() {
+    let db = Db::new().await;
+    let id = definition(&db).await;
+    read(&db, id).await.unwrap();
+    assert_eq!(db.repo.kept_connections(), 1);
+
+    // A read that the server holds behind a lock, dropped (as a request
+    // whose client went away) while its statement is unanswered.
+    let mut lock = db.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE access_review_definitions IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let mut cancelled = Box::pin(read(&db, id));
+    loop {
+        tokio::select! {
+            biased;
+            result = &mut cancelled => panic!("a read finished under the lock: {result:?}"),
+            waiting = waiting_on_definitions(&db) => if waiting { break },
+        }
+    }
+    drop(cancelled);
+    assert_eq!(
+        db.repo.kept_connections(),
+        0,
+        "the connection with an unanswered statement is not kept"
+    );
+    lock.rollback().await.unwrap();
+
+    // Every later read gets its own answer.
+    for _ in 0..5 {
+        read(&db, id).await.unwrap();
+    }
+    let reads = join_all((0..20).map(|_| read(&db, id))).await;
+    assert!(reads.iter().all(Result::is_ok));
+}
