@@ -27,7 +27,9 @@ impl PgRepository {
         }
     }
 
+    /// The pool, for the statements that do not lease a connection.
     pub(crate) fn pool(&self) -> &PgPool {
+        self.warm.lend_when_exhausted();
         &self.pool
     }
 

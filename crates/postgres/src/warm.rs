@@ -7,12 +7,16 @@
 //! trip on both sides. That test is there for connections given back
 //! mid-statement (a cancelled request) or after an error; a [`Lease`]
 //! whose statements all finished ([`Lease::finished`]) is in neither
-//! state, so it goes back here, untested, for the next read. Any other
+//! state, so it stays here, untested, for the next request. Any other
 //! lease, and any connection kept here longer than [`REFRESH`], goes back
 //! to the pool, which tests it and applies its lifetimes as before.
 //!
-//! At most half of the pool's connections are kept here, so that the
-//! transactions and everything else always find connections in the pool.
+//! The request path holds at most three quarters of the pool's
+//! connections (its permits, handed out first come, first served, so that
+//! under a load larger than the pool no request waits behind later ones);
+//! the rest are always there for the transactions and everything else,
+//! which also get the kept ones when the pool has run out
+//! ([`Warm::lend_when_exhausted`]).
 //! [`Warm::close`] must run before the pool is closed: a connection kept
 //! here is one the pool waits for.
 
@@ -22,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// How long a connection may stay here before the pool sees it again.
 pub(crate) const REFRESH: Duration = Duration::from_secs(60);
@@ -43,20 +48,22 @@ struct Idle {
 pub(crate) struct Warm {
     pool: PgPool,
     idle: Mutex<Idle>,
-    keep: usize,
+    /// One per connection the request path may hold, kept or in use.
+    permits: Semaphore,
 }
 
 impl Warm {
     pub(crate) fn new(pool: PgPool) -> Self {
-        let keep = pool.options().get_max_connections() as usize / 2;
+        let max = pool.options().get_max_connections() as usize;
         Self {
             pool,
             idle: Mutex::default(),
-            keep,
+            permits: Semaphore::new((max * 3 / 4).max(1)),
         }
     }
 
-    /// A connection: one kept here, else one from the pool.
+    /// A connection, once a permit is free: one kept here, else one from
+    /// the pool.
     ///
     /// # Errors
     /// The pool's, when it has none to give or is closed.
@@ -65,6 +72,11 @@ impl Warm {
             self.close();
             return Err(sqlx::Error::PoolClosed);
         }
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
         let kept = self.idle().kept.pop();
         let kept = match kept {
             Some(kept) => kept,
@@ -73,7 +85,23 @@ impl Warm {
                 since: Instant::now(),
             },
         };
-        Ok(Lease { warm: self, kept })
+        Ok(Lease {
+            warm: self,
+            kept,
+            _permit: permit,
+        })
+    }
+
+    /// Gives the kept connections back to the pool when it has none left
+    /// for the statements that do not lease (transactions, writes), which
+    /// would otherwise wait while connections sit here unused.
+    pub(crate) fn lend_when_exhausted(&self) {
+        let max = self.pool.options().get_max_connections();
+        if self.pool.num_idle() > 0 || self.pool.size() < max {
+            return;
+        }
+        let kept = std::mem::take(&mut self.idle().kept);
+        drop(kept);
     }
 
     /// Gives every kept connection back to the pool and keeps no more.
@@ -102,18 +130,20 @@ impl Warm {
 pub(crate) struct Lease<'a> {
     warm: &'a Warm,
     kept: Kept,
+    /// Given back with the connection, kept or not.
+    _permit: SemaphorePermit<'a>,
 }
 
 impl Lease<'_> {
     /// Says that every statement sent on the connection was answered in
     /// full, so it may serve the next request without the pool's test.
     pub(crate) fn finished(self) {
-        let Self { warm, kept } = self;
+        let Self { warm, kept, .. } = self;
         if kept.since.elapsed() >= REFRESH || warm.pool.is_closed() {
             return;
         }
         let mut idle = warm.idle();
-        if !idle.closed && idle.kept.len() < warm.keep {
+        if !idle.closed {
             idle.kept.push(kept);
         }
     }
