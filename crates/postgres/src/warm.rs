@@ -29,7 +29,7 @@ use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// How long a connection may stay here before the pool sees it again.
-pub(crate) const REFRESH: Duration = Duration::from_secs(60);
+const REFRESH: Duration = Duration::from_secs(60);
 
 struct Kept {
     connection: PoolConnection<Postgres>,
@@ -97,18 +97,23 @@ impl Warm {
     /// would otherwise wait while connections sit here unused.
     pub(crate) fn lend_when_exhausted(&self) {
         let max = self.pool.options().get_max_connections();
-        if self.pool.num_idle() > 0 || self.pool.size() < max {
-            return;
+        if self.pool.num_idle() == 0 && self.pool.size() >= max {
+            self.give_back(false);
         }
-        let kept = std::mem::take(&mut self.idle().kept);
-        drop(kept);
     }
 
     /// Gives every kept connection back to the pool and keeps no more.
     pub(crate) fn close(&self) {
+        self.give_back(true);
+    }
+
+    /// Gives the kept connections back to the pool (outside the lock: the
+    /// pool's test of each starts as it is dropped), keeping no more when
+    /// `closing`.
+    fn give_back(&self, closing: bool) {
         let kept = {
             let mut idle = self.idle();
-            idle.closed = true;
+            idle.closed |= closing;
             std::mem::take(&mut idle.kept)
         };
         drop(kept);

@@ -8,7 +8,7 @@ use access_reviews_domain::actor::Actor;
 use access_reviews_domain::decision::{Decision, Identity, MoveRule, Review, ReviewerRules};
 use access_reviews_domain::definition::{MoveDecision, QueryScope, StagePlan};
 use access_reviews_domain::directory::{DirectoryObject, Group, Relation, User};
-use access_reviews_domain::ids::PrincipalId;
+use access_reviews_domain::ids::{DecisionItemId, PrincipalId};
 use access_reviews_domain::ports::{
     Added, DecisionQuery, DecisionRepository, DirectoryRepository, Phase, RecordOutcome,
     StartedReview,
@@ -281,39 +281,50 @@ async fn the_carry_over_sql_moves_exactly_what_the_domain_rule_moves() {
                 assert_eq!(outcome, RecordOutcome::Recorded);
             }
         }
-        let before = db.repo.phase_items(first).await.unwrap();
-        let transition = db
-            .stop()
-            .execute(
-                &admin(),
-                review.definition.id,
-                review.instance.id,
-                first_stage_id(&review),
-            )
-            .await
-            .unwrap();
-
-        let rule = MoveRule(moving.clone());
-        let expected: Vec<_> = before
-            .iter()
-            .filter(|e| rule.moves(e.item.decision(), e.item.recommendation))
-            .map(|e| e.item.id)
-            .collect();
-        let next = Phase::Stage(transition.started.unwrap().id);
-        let moved: Vec<_> = db
-            .repo
-            .phase_items(next)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.item.id)
-            .collect();
+        let (expected, moved) = stop_first_stage(&db, &review, &MoveRule(moving.clone())).await;
         assert_eq!(moved, expected, "rule {moving:?}");
     }
 }
 
 fn first_stage_id(review: &StartedReview) -> access_reviews_domain::ids::StageId {
     review.first_stage.as_ref().unwrap().id
+}
+
+/// The items of `phase`, in order.
+async fn item_ids(db: &Db, phase: Phase) -> Vec<DecisionItemId> {
+    db.repo
+        .phase_items(phase)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.item.id)
+        .collect()
+}
+
+/// Stops `review`'s first stage: the items `rule` moves on, judged on the
+/// stage's items just before, and the items the next stage got.
+async fn stop_first_stage(
+    db: &Db,
+    review: &StartedReview,
+    rule: &MoveRule,
+) -> (Vec<DecisionItemId>, Vec<DecisionItemId>) {
+    let first = first_stage_id(review);
+    let expected = db
+        .repo
+        .phase_items(Phase::Stage(first))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| rule.moves(e.item.decision(), e.item.recommendation))
+        .map(|e| e.item.id)
+        .collect();
+    let transition = db
+        .stop()
+        .execute(&admin(), review.definition.id, review.instance.id, first)
+        .await
+        .unwrap();
+    let next = Phase::Stage(transition.started.unwrap().id);
+    (expected, item_ids(db, next).await)
 }
 
 #[tokio::test]
@@ -534,15 +545,7 @@ async fn decisions_racing_a_stop_are_either_counted_or_refused_never_lost() {
         })
     };
     let transition = stopper.await.unwrap().unwrap();
-    let next = Phase::Stage(transition.started.unwrap().id);
-    let in_next: Vec<_> = db
-        .repo
-        .phase_items(next)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.item.id)
-        .collect();
+    let in_next = item_ids(&db, Phase::Stage(transition.started.unwrap().id)).await;
 
     let mut accepted = 0;
     for patch in patches {
@@ -654,39 +657,12 @@ async fn a_carry_over_of_more_than_1000_items_moves_what_the_rule_moves_and_rest
     .execute(&db.pool)
     .await
     .unwrap();
-    let before = db.repo.phase_items(first).await.unwrap();
-    let rule = MoveRule(Some(moving));
-    let expected: Vec<_> = before
-        .iter()
-        .filter(|e| rule.moves(e.item.decision(), e.item.recommendation))
-        .map(|e| e.item.id)
-        .collect();
+    let (expected, moved) = stop_first_stage(&db, &review, &MoveRule(Some(moving))).await;
     assert!(
         expected.len() > 300 && expected.len() < 1_000,
         "{}",
         expected.len()
     );
-
-    let transition = db
-        .stop()
-        .execute(
-            &admin(),
-            review.definition.id,
-            review.instance.id,
-            first_stage_id(&review),
-        )
-        .await
-        .unwrap();
-
-    let next = Phase::Stage(transition.started.unwrap().id);
-    let moved: Vec<_> = db
-        .repo
-        .phase_items(next)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.item.id)
-        .collect();
     assert_eq!(moved, expected);
 
     // The function itself, in a transaction of the test's: what it set for
