@@ -233,6 +233,8 @@ async fn a_stop_reads_the_directory_that_the_next_stages_reviewers_name() {
         scope(&format!("/users/{a}")),
         scope(&format!("/groups/{team}/owners")),
         scope(&format!("/groups/{team}/members")),
+        // Graph's segments and ids are case-insensitive.
+        scope(&format!(" /Users/{}", c.to_string().to_uppercase())),
     ];
     plan[1].fallback_reviewers = vec![scope(&format!("/groups/{team}/transitiveMembers"))];
     let mut spec = review.definition.spec.clone();
@@ -250,12 +252,12 @@ async fn a_stop_reads_the_directory_that_the_next_stages_reviewers_name() {
     assert_eq!(context.instance, stored.instance);
     assert_eq!(context.stages, db.stages(stored.instance.id).await);
     let snapshot = context.reviewers;
-    // The first stage names `by`; the second `a` and `team`.
-    for id in [by, a, team] {
+    // The first stage names `by`; the second `a`, `c` and `team`.
+    for id in [by, a, c, team] {
         assert!(snapshot.looked_up.contains(&id), "{id} looked up");
     }
     assert!(!snapshot.looked_up.contains(&g));
-    assert_eq!(snapshot.users, [by, a].into_iter().collect());
+    assert_eq!(snapshot.users, [by, a, c].into_iter().collect());
     let users = &snapshot.groups[&team];
     let ids = |users: Vec<access_reviews_domain::directory::User>| {
         users
