@@ -129,6 +129,9 @@ impl AuditTrail for PgRepository {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .unzip();
+        // On the request path, after every write's answer: a kept
+        // connection, as the reads and the stop use.
+        let mut lease = self.lease().await.map_err(map_sqlx)?;
         sqlx::query(
             "INSERT INTO directory_audits (id, activity_date_time, activity, category, \
              operation_type, correlation_id, result, result_reason, initiator_kind, \
@@ -158,9 +161,10 @@ impl AuditTrail for PgRepository {
         .bind(entry.targets.iter().map(|t| t.id).collect::<Vec<_>>())
         .bind(keys)
         .bind(values)
-        .execute(self.pool())
+        .execute(&mut *lease)
         .await
         .map_err(map_sqlx)?;
+        lease.finished();
         Ok(())
     }
 
