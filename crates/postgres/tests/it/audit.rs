@@ -59,6 +59,9 @@ async fn records_round_trip_and_filter_by_time_category_activity_and_target() {
     for e in &written {
         db.repo.record(e).await.unwrap();
     }
+    // A record is the last statement of a write's request: its connection
+    // is kept for the next request, not tested by the pool on return.
+    assert_eq!(db.repo.kept_connections(), 1);
     assert_eq!(
         db.repo.audit(written[1].id).await.unwrap().as_ref(),
         Some(&written[1]),
