@@ -130,6 +130,28 @@ const WALK: &str = "WITH RECURSIVE walk(group_id) AS ( \
      WHERE m.member_kind = 'group')";
 
 impl PgRepository {
+    /// The users whose ids `list` (a call of one of the migrations' group
+    /// functions, answering `uuid[]`) gives, in its order; `$2` is bound
+    /// when `flag` is given.
+    async fn users_in_order(
+        &self,
+        list: &'static str,
+        group: PrincipalId,
+        flag: Option<bool>,
+    ) -> Result<Vec<User>, RepositoryError> {
+        let sql = format!(
+            "SELECT u.id, u.display_name, u.user_principal_name, u.mail, u.mail_nickname, \
+             u.account_enabled FROM unnest({list}) WITH ORDINALITY l(id, position) \
+             JOIN directory_users u ON u.id = l.id ORDER BY l.position"
+        );
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(group.as_uuid());
+        if let Some(flag) = flag {
+            query = query.bind(flag);
+        }
+        let rows: Vec<UserRow> = query.fetch_all(self.pool()).await.map_err(map_sqlx)?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
     async fn objects(
         &self,
         sql: String,
@@ -313,37 +335,17 @@ impl DirectoryRepository for PgRepository {
     }
 
     async fn member_users(&self, query: MembershipQuery) -> Result<Vec<User>, RepositoryError> {
-        let groups = if query.transitive {
-            "SELECT group_id FROM walk"
-        } else {
-            "SELECT $1::uuid"
-        };
-        let sql = format!(
-            "{WALK} SELECT u.id, u.display_name, u.user_principal_name, u.mail, u.mail_nickname, \
-             u.account_enabled FROM directory_users u JOIN ( \
-             SELECT member_id, min(seq) AS position FROM group_members \
-             WHERE member_kind = 'user' AND group_id IN ({groups}) GROUP BY member_id) m \
-             ON m.member_id = u.id ORDER BY m.position"
-        );
-        let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(query.group.as_uuid())
-            .fetch_all(self.pool())
-            .await
-            .map_err(map_sqlx)?;
-        Ok(rows.into_iter().map(User::from).collect())
+        self.users_in_order(
+            "ar_group_member_users($1, $2)",
+            query.group,
+            Some(query.transitive),
+        )
+        .await
     }
 
     async fn owner_users(&self, group: PrincipalId) -> Result<Vec<User>, RepositoryError> {
-        let rows: Vec<UserRow> = sqlx::query_as(
-            "SELECT u.id, u.display_name, u.user_principal_name, u.mail, u.mail_nickname, \
-             u.account_enabled FROM directory_users u JOIN group_owners o ON o.owner_id = u.id \
-             WHERE o.group_id = $1 ORDER BY o.seq",
-        )
-        .bind(group.as_uuid())
-        .fetch_all(self.pool())
-        .await
-        .map_err(map_sqlx)?;
-        Ok(rows.into_iter().map(User::from).collect())
+        self.users_in_order("ar_group_owners($1)", group, None)
+            .await
     }
 
     async fn set_manager(

@@ -71,8 +71,9 @@ pub(crate) const STAGE_COLUMNS: &str = "id, instance_id, stage_key, start_date_t
 /// The ids are cut out with string functions, once (`MATERIALIZED`):
 /// PostgreSQL's `regexp_match` costs about 9 µs a call, and an inlined
 /// expression is evaluated again wherever the id is used, which made this
-/// part 40% of the statement. A group's users come from `ar_group_users`
-/// (a migration), whose statements start only when a group is named.
+/// part 40% of the statement. A group's users come from the functions the
+/// directory's own reads use (`ar_group_owners`, `ar_group_member_users`),
+/// whose statements start only when a group is named.
 static STOP_CONTEXT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {DEFINITION_COLUMNS}, \
@@ -96,7 +97,10 @@ static STOP_CONTEXT: LazyLock<String> = LazyLock::new(|| {
               'looked_up', coalesce(jsonb_agg(n.id), '[]'), \
               'users', coalesce(jsonb_agg(n.id) FILTER (WHERE EXISTS \
                  (SELECT 1 FROM directory_users u WHERE u.id = n.id)), '[]'), \
-              'groups', coalesce(jsonb_agg(ar_group_users(n.id)) \
+              'groups', coalesce(jsonb_agg(jsonb_build_object('id', n.id, \
+                 'owners', ar_group_owners(n.id), \
+                 'members', ar_group_member_users(n.id, false), \
+                 'transitive_members', ar_group_member_users(n.id, true))) \
                  FILTER (WHERE EXISTS (SELECT 1 FROM directory_groups g WHERE g.id = n.id)), \
                  '[]')) \
             FROM named n WHERE n.id IS NOT NULL) AS directory \

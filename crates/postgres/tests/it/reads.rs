@@ -278,6 +278,9 @@ async fn a_stop_reads_the_directory_that_the_next_stages_reviewers_name() {
         users.transitive_members,
         ids(db.repo.member_users(membership(true)).await.unwrap())
     );
+    // Both read the same functions; what they read, concretely.
+    assert_eq!(users.owners, vec![c]);
+    assert_eq!(users.members, vec![a]);
     assert_eq!(users.transitive_members, vec![a, b]);
 
     // The stop resolves the next stage's reviewers from it, as the
