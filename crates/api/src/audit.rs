@@ -11,13 +11,15 @@
 //!
 //! [`AuditLogs`]: access_reviews_domain::use_cases::AuditLogs
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use access_reviews_domain::actor::Actor;
 use access_reviews_domain::audit::{Activity, Target, TargetKind};
-use access_reviews_domain::use_cases::Outcome;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, Method, header};
+use access_reviews_domain::use_cases::{Outcome, RequestRecord};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use uuid::Uuid;
@@ -25,15 +27,62 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::GraphError;
 
-/// Where the token check leaves the caller for the record.
-#[derive(Clone, Default)]
-pub(crate) struct CallerSlot(Arc<OnceLock<Actor>>);
+/// What the middleware knows of a write before it runs: where the token
+/// check leaves the caller, the request's correlation id and targets, and
+/// whether the write recorded itself (see [`Recorded`]).
+#[derive(Clone)]
+pub(crate) struct CallerSlot(Arc<Slot>);
+
+struct Slot {
+    actor: OnceLock<Actor>,
+    correlation: Uuid,
+    targets: Vec<Target>,
+    written: AtomicBool,
+}
 
 impl CallerSlot {
     /// Keeps `actor` (the first one set wins).
     pub(crate) fn set(&self, actor: &Actor) {
-        let _ = self.0.set(actor.clone());
+        let _ = self.0.actor.set(actor.clone());
     }
+}
+
+/// For a handler whose use case commits the request's record with the
+/// write (a stage's stop): the record of a success, and the mark that it
+/// was written, so that the middleware does not write it again. Empty on a
+/// route that is not recorded.
+pub struct Recorded(Option<CallerSlot>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Recorded {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<CallerSlot>().cloned()))
+    }
+}
+
+impl Recorded {
+    /// The record of this request answered with `status`, as the
+    /// middleware would write it.
+    pub(crate) fn success(&self, status: StatusCode) -> Option<RequestRecord> {
+        self.0.as_ref().map(|slot| RequestRecord {
+            correlation_id: slot.0.correlation,
+            targets: slot.0.targets.clone(),
+            details: details(status),
+        })
+    }
+
+    /// The use case wrote the record.
+    pub(crate) fn written(&self) {
+        if let Some(slot) = &self.0 {
+            slot.0.written.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// `additionalDetails` of a request answered with `status`.
+fn details(status: StatusCode) -> Vec<(String, String)> {
+    vec![("httpStatus".to_owned(), status.as_u16().to_string())]
 }
 
 /// The activity a write route performs; `None` for what is not recorded.
@@ -114,16 +163,23 @@ pub(crate) async fn record(
     let Some(activity) = activity(request.method(), &route) else {
         return next.run(request).await;
     };
-    let correlation = correlation_id(request.headers());
-    let mut targets = targets(request.uri().path());
-    let slot = CallerSlot::default();
+    let slot = CallerSlot(Arc::new(Slot {
+        actor: OnceLock::new(),
+        correlation: correlation_id(request.headers()),
+        targets: targets(request.uri().path()),
+        written: AtomicBool::new(false),
+    }));
     request.extensions_mut().insert(slot.clone());
 
     let response = next.run(request).await;
 
-    let Some(actor) = slot.0.get() else {
+    let Some(actor) = slot.0.actor.get() else {
         return response;
     };
+    if slot.0.written.load(Ordering::Acquire) {
+        return response;
+    }
+    let mut targets = slot.0.targets.clone();
     let outcome = if response.status().is_success() {
         Outcome::success()
     } else {
@@ -148,10 +204,8 @@ pub(crate) async fn record(
     {
         targets.push(Target { id, kind });
     }
-    let details = vec![(
-        "httpStatus".to_owned(),
-        response.status().as_u16().to_string(),
-    )];
+    let correlation = slot.0.correlation;
+    let details = details(response.status());
     if let Err(error) = state
         .use_cases
         .audit

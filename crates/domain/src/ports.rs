@@ -352,7 +352,8 @@ pub trait StageRepository: Send + Sync {
     ) -> Result<bool, RepositoryError>;
 
     /// Writes a planned stop: the stopped stage, the created stage and its
-    /// carry-over, the instance and definition status, the audit record.
+    /// carry-over, the instance and definition status, the audit record,
+    /// and the request's record when the transition carries one.
     ///
     /// # Errors
     /// MUST write all of it or nothing. MUST return

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::actor::Actor;
+use crate::audit::AuditEntry;
 use crate::decision::{MoveRule, ReviewerRules};
 use crate::definition::{Definition, StageSettings};
 use crate::ids::{DefinitionId, PrincipalId, StageId};
@@ -65,6 +66,10 @@ pub struct StopTransition {
     pub definition_completed: bool,
     /// The audit record.
     pub audit: StopAudit,
+    /// The request's `directoryAudit` record, when the caller's side gave
+    /// one: committed with the stop, so it exists exactly when the stop
+    /// took effect.
+    pub record: Option<AuditEntry>,
 }
 
 /// Why a stop cannot be planned.
@@ -162,6 +167,7 @@ impl<'a> PendingStop<'a> {
             started,
             carry_over,
             instance,
+            record: None,
         })
     }
 }

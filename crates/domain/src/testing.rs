@@ -604,6 +604,7 @@ impl StageRepository for InMemoryRepository {
             );
         }
         store.audit.push(transition.audit.clone());
+        store.audits.extend(transition.record.clone());
         Ok(StopOutcome::Committed)
     }
 }

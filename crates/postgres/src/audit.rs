@@ -10,6 +10,7 @@ use access_reviews_domain::ports::{AuditTrail, RepositoryError};
 use access_reviews_domain::query::Page;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::types::Json;
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -110,10 +111,32 @@ fn filtered(sql: &mut QueryBuilder<Postgres>, f: &AuditFilter) {
     }
 }
 
-#[async_trait]
-impl AuditTrail for PgRepository {
-    async fn record(&self, entry: &AuditEntry) -> Result<(), RepositoryError> {
-        let (kind, id, name, upn) = match &entry.initiated_by {
+/// A record as `ar_append_audit` (a migration's function) takes it: one
+/// JSON value, so that the stop's function can carry it as one argument
+/// and every writer maps an entry to columns here, once.
+#[derive(serde::Serialize)]
+pub(crate) struct AuditRecord<'a> {
+    id: Uuid,
+    activity_date_time: DateTime<Utc>,
+    activity: &'a str,
+    category: &'a str,
+    operation_type: &'a str,
+    correlation_id: Uuid,
+    result: &'static str,
+    result_reason: &'a str,
+    initiator_kind: &'static str,
+    initiator_id: Uuid,
+    initiator_name: Option<&'a str>,
+    initiator_upn: Option<&'a str>,
+    target_kinds: Vec<&'static str>,
+    target_ids: Vec<Uuid>,
+    detail_keys: Vec<&'a str>,
+    detail_values: Vec<&'a str>,
+}
+
+impl<'a> From<&'a AuditEntry> for AuditRecord<'a> {
+    fn from(entry: &'a AuditEntry) -> Self {
+        let (initiator_kind, id, name, upn) = match &entry.initiated_by {
             Initiator::User {
                 id,
                 display_name,
@@ -124,46 +147,43 @@ impl AuditTrail for PgRepository {
                 display_name,
             } => ("app", service_principal_id, display_name, None),
         };
-        let (keys, values): (Vec<&str>, Vec<&str>) = entry
+        let (detail_keys, detail_values) = entry
             .details
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .unzip();
+        Self {
+            id: entry.id.as_uuid(),
+            activity_date_time: entry.at,
+            activity: &entry.activity,
+            category: &entry.category,
+            operation_type: &entry.operation_type,
+            correlation_id: entry.correlation_id,
+            result: entry.result.as_str(),
+            result_reason: &entry.result_reason,
+            initiator_kind,
+            initiator_id: id.as_uuid(),
+            initiator_name: name.as_deref(),
+            initiator_upn: upn,
+            target_kinds: entry.targets.iter().map(|t| t.kind.as_str()).collect(),
+            target_ids: entry.targets.iter().map(|t| t.id).collect(),
+            detail_keys,
+            detail_values,
+        }
+    }
+}
+
+#[async_trait]
+impl AuditTrail for PgRepository {
+    async fn record(&self, entry: &AuditEntry) -> Result<(), RepositoryError> {
         // On the request path, after every write's answer: a kept
         // connection, as the reads and the stop use.
         let mut lease = self.lease().await.map_err(map_sqlx)?;
-        sqlx::query(
-            "INSERT INTO directory_audits (id, activity_date_time, activity, category, \
-             operation_type, correlation_id, result, result_reason, initiator_kind, \
-             initiator_id, initiator_name, initiator_upn, target_kinds, target_ids, \
-             detail_keys, detail_values) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(entry.id.as_uuid())
-        .bind(entry.at)
-        .bind(&entry.activity)
-        .bind(&entry.category)
-        .bind(&entry.operation_type)
-        .bind(entry.correlation_id)
-        .bind(entry.result.as_str())
-        .bind(&entry.result_reason)
-        .bind(kind)
-        .bind(id.as_uuid())
-        .bind(name)
-        .bind(upn)
-        .bind(
-            entry
-                .targets
-                .iter()
-                .map(|t| t.kind.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(entry.targets.iter().map(|t| t.id).collect::<Vec<_>>())
-        .bind(keys)
-        .bind(values)
-        .execute(&mut *lease)
-        .await
-        .map_err(map_sqlx)?;
+        sqlx::query("SELECT ar_append_audit($1)")
+            .bind(Json(AuditRecord::from(entry)))
+            .execute(&mut *lease)
+            .await
+            .map_err(map_sqlx)?;
         lease.finished();
         Ok(())
     }

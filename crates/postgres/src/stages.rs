@@ -25,6 +25,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::audit::AuditRecord;
 use crate::error::{CorruptRow, map_sqlx};
 use crate::records::{QueryScopeRecord, scopes_from_records, scopes_to_records, status};
 use crate::repository::PgRepository;
@@ -273,7 +274,8 @@ impl StageRepository for PgRepository {
         // One call, one round trip, its own transaction: `ar_stop_stage`
         // takes the instance's lock, guards on the stage being InProgress
         // (concurrent stops queue on the row; the losers write nothing)
-        // and writes the rest of the transition.
+        // and writes the rest of the transition, the request's record with
+        // it.
         let stopped = &transition.stopped;
         let next = transition.started.as_ref();
         let carry = transition.carry_over.as_ref();
@@ -285,7 +287,7 @@ impl StageRepository for PgRepository {
         let committed: bool = sqlx::query_scalar(
             "SELECT ar_stop_stage($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
              $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, \
-             $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42)",
+             $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43)",
         )
         // The stop.
         .bind(transition.instance.id.as_uuid())
@@ -347,6 +349,13 @@ impl StageRepository for PgRepository {
         .bind(audit.at)
         .bind(audit.actor.as_uuid())
         .bind(audit.instance_completed)
+        // The request's record, in the same transaction.
+        .bind(
+            transition
+                .record
+                .as_ref()
+                .map(|r| Json(AuditRecord::from(r))),
+        )
         .fetch_one(&mut *lease)
         .await
         .map_err(map_sqlx)?;

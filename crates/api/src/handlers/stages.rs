@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::paths::{InstancePath, ReviewerFilter, StagePath};
 use super::{listing, options, stages_context};
 use crate::AppState;
+use crate::audit::Recorded;
 use crate::auth::{Reader, Writer};
 use crate::error::ApiError;
 use crate::odata::{self, EntityOptions, Filterable, ServiceRoot};
@@ -72,16 +73,21 @@ pub async fn get_stage(
 
 /// `POST …/stages/{id}/stop`: 204. Any body is ignored, as Graph's clients
 /// send none or an empty JSON object.
+///
+/// The request's audit record is committed with the stop.
 pub async fn stop_stage(
     caller: Writer,
     path: StagePath,
+    record: Recorded,
     State(state): State<AppState>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .use_cases
-        .stop
-        .execute(caller.actor(), path.definition, path.instance, path.stage)
-        .await?;
+    let stop = &state.use_cases.stop;
+    let (actor, d, i, s) = (caller.actor(), path.definition, path.instance, path.stage);
+    match record.success(StatusCode::NO_CONTENT) {
+        Some(request) => stop.execute_recorded(actor, d, i, s, request).await?,
+        None => stop.execute(actor, d, i, s).await?,
+    };
+    record.written();
     Ok(StatusCode::NO_CONTENT)
 }
 

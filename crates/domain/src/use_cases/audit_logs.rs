@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::actor::Actor;
@@ -54,6 +55,46 @@ impl Outcome {
     }
 }
 
+/// What the caller's side knows of a request for its record: the id that
+/// correlates it, the objects its path names (outermost first) and the
+/// details to keep. A write given one records itself, in its own
+/// transaction, when it takes effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// `correlationId`.
+    pub correlation_id: Uuid,
+    /// `targetResources`.
+    pub targets: Vec<Target>,
+    /// `additionalDetails`.
+    pub details: Vec<(String, String)>,
+}
+
+impl RequestRecord {
+    /// The record of `actor`'s `activity`, ended with `outcome` at `at`.
+    #[must_use]
+    pub fn entry(
+        self,
+        actor: &Actor,
+        activity: Activity,
+        outcome: Outcome,
+        at: DateTime<Utc>,
+    ) -> AuditEntry {
+        AuditEntry {
+            id: AuditId::new_random(),
+            at,
+            activity: activity.display_name().to_owned(),
+            category: activity.category().to_owned(),
+            operation_type: activity.operation_type().to_owned(),
+            correlation_id: self.correlation_id,
+            result: outcome.result,
+            result_reason: outcome.reason,
+            initiated_by: Initiator::from(actor),
+            targets: self.targets,
+            details: self.details,
+        }
+    }
+}
+
 /// Records and reads the audit log.
 pub struct AuditLogs {
     trail: Arc<dyn AuditTrail>,
@@ -83,19 +124,12 @@ impl AuditLogs {
         targets: Vec<Target>,
         details: Vec<(String, String)>,
     ) -> Result<AuditEntry, AuditError> {
-        let entry = AuditEntry {
-            id: AuditId::new_random(),
-            at: self.clock.now().await?,
-            activity: activity.display_name().to_owned(),
-            category: activity.category().to_owned(),
-            operation_type: activity.operation_type().to_owned(),
+        let request = RequestRecord {
             correlation_id,
-            result: outcome.result,
-            result_reason: outcome.reason,
-            initiated_by: Initiator::from(actor),
             targets,
             details,
         };
+        let entry = request.entry(actor, activity, outcome, self.clock.now().await?);
         self.trail.record(&entry).await?;
         Ok(entry)
     }

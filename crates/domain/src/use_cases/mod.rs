@@ -12,7 +12,7 @@ mod read;
 mod reviewers;
 mod stop_stage;
 
-pub use audit_logs::{AuditError, AuditLogs, Outcome};
+pub use audit_logs::{AuditError, AuditLogs, Outcome, RequestRecord};
 pub use create_definition::{
     CreateDefinition, CreateDefinitionError, Created, FixedProperty, ReviewerField,
 };

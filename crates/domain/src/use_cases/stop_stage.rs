@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use crate::actor::Actor;
+use crate::audit::Activity;
 use crate::decision::ReviewerRules;
 use crate::ids::{DefinitionId, InstanceId, StageId};
 use crate::ports::{
@@ -11,6 +12,7 @@ use crate::status::ReviewStatus;
 use crate::stop::StopTransition;
 use crate::use_cases::Missing;
 use crate::use_cases::Ports;
+use crate::use_cases::audit_logs::{Outcome, RequestRecord};
 use crate::use_cases::reviewers::{Prefetched, ResolveError, resolve_rules};
 
 /// `POST …/stages/{id}/stop`: completes a stage, creates the next one or
@@ -67,7 +69,27 @@ impl StopStage {
         instance_id: InstanceId,
         stage_id: StageId,
     ) -> Result<StopTransition, StopStageError> {
-        self.stop(actor, definition_id, instance_id, stage_id, When::Now)
+        self.stop(actor, definition_id, instance_id, stage_id, When::Now(None))
+            .await
+    }
+
+    /// [`Self::execute`], with the request's audit record written in the
+    /// stop's own transaction (as a success): it exists exactly when the
+    /// stop took effect, and costs no statement of its own. A refused stop
+    /// writes none; the caller's side records the refusal.
+    ///
+    /// # Errors
+    /// As [`Self::execute`].
+    pub async fn execute_recorded(
+        &self,
+        actor: &Actor,
+        definition_id: DefinitionId,
+        instance_id: InstanceId,
+        stage_id: StageId,
+        record: RequestRecord,
+    ) -> Result<StopTransition, StopStageError> {
+        let when = When::Now(Some(record));
+        self.stop(actor, definition_id, instance_id, stage_id, when)
             .await
     }
 
@@ -129,7 +151,7 @@ impl StopStage {
             return Err(StageNotInProgress { status }.into());
         }
         let at = match when {
-            When::Now => self.clock.now().await?,
+            When::Now(_) => self.clock.now().await?,
             When::ScheduledEnd => pending.stage().end_date_time,
         };
         let next_reviewers = match pending.next_settings() {
@@ -143,7 +165,7 @@ impl StopStage {
                     Err(ResolveError::Repository(e)) => return Err(e.into()),
                     Err(ResolveError::Unsupported { .. } | ResolveError::NotFound { .. }) => {
                         match when {
-                            When::Now => return Err(StopStageError::NextReviewersUnresolvable),
+                            When::Now(_) => return Err(StopStageError::NextReviewersUnresolvable),
                             When::ScheduledEnd => ReviewerRules::default(),
                         }
                     }
@@ -151,7 +173,11 @@ impl StopStage {
             }
             None => ReviewerRules::default(),
         };
-        let transition = pending.finish(&instance, actor, at, next_reviewers)?;
+        let mut transition = pending.finish(&instance, actor, at, next_reviewers)?;
+        if let When::Now(Some(record)) = when {
+            transition.record =
+                Some(record.entry(actor, Activity::StopStage, Outcome::success(), at));
+        }
 
         match self.stages.commit_stop(&transition).await? {
             StopOutcome::Committed => Ok(transition),
@@ -166,10 +192,11 @@ impl StopStage {
 }
 
 /// When a stop takes effect.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 enum When {
-    /// Now, by a person's request.
-    Now,
+    /// Now, by a person's request (and its record, when the caller's side
+    /// keeps one).
+    Now(Option<RequestRecord>),
     /// At the stage's scheduled end.
     ScheduledEnd,
 }

@@ -234,6 +234,57 @@ async fn stopping_a_stage_completes_it_and_creates_the_next_with_its_own_window(
     );
 }
 
+async fn audit_records(w: &World) -> Vec<crate::audit::AuditEntry> {
+    let query = crate::audit::AuditQuery {
+        filter: crate::audit::AuditFilter::default(),
+        oldest_first: true,
+        page: crate::query::PageRequest::default(),
+    };
+    crate::ports::AuditTrail::audits(&w.repo, &query)
+        .await
+        .unwrap()
+        .items
+}
+
+#[tokio::test]
+async fn a_recorded_stop_writes_its_request_record_with_the_stop_and_a_refused_one_none() {
+    let w = world();
+    let review = started(&w, &admin(), 3).await;
+    let first = review.first_stage.clone().unwrap();
+    w.clock.advance(Duration::hours(5));
+    let record = || RequestRecord {
+        correlation_id: uuid::Uuid::new_v4(),
+        targets: vec![crate::audit::Target {
+            id: first.id.as_uuid(),
+            kind: crate::audit::TargetKind::Stage,
+        }],
+        details: vec![("httpStatus".into(), "204".into())],
+    };
+    let (d, i) = (review.definition.id, review.instance.id);
+    let (actor, sent) = (admin(), record());
+
+    w.stop
+        .execute_recorded(&actor, d, i, first.id, sent.clone())
+        .await
+        .unwrap();
+    let again = w
+        .stop
+        .execute_recorded(&actor, d, i, first.id, record())
+        .await;
+
+    assert!(matches!(again, Err(StopStageError::NotInProgress(_))));
+    let records = audit_records(&w).await;
+    assert_eq!(records.len(), 1, "the refused stop recorded nothing");
+    let written = &records[0];
+    assert_eq!(written.activity, "Stop access review stage");
+    assert_eq!(written.result, crate::audit::AuditResult::Success);
+    assert_eq!(written.at, w.clock.now(), "at the stop's time");
+    assert_eq!(written.correlation_id, sent.correlation_id);
+    assert_eq!(written.targets, sent.targets);
+    assert_eq!(written.details, sent.details);
+    assert_eq!(written.initiated_by, crate::audit::Initiator::from(&actor));
+}
+
 #[tokio::test]
 async fn stopping_each_stage_in_turn_completes_the_instance_and_definition_after_the_last() {
     let w = world();

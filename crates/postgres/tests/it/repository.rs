@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use access_reviews_domain::actor::{Actor, DirectoryRole};
+use access_reviews_domain::audit::{Activity, AuditEntry, Target, TargetKind};
 use access_reviews_domain::decision::ReviewerRules;
 use access_reviews_domain::definition::*;
 use access_reviews_domain::directory::Group;
 use access_reviews_domain::ids::{DefinitionId, InstanceId, PrincipalId, StageId};
-use access_reviews_domain::ports::DirectoryRepository;
+use access_reviews_domain::ports::{AuditTrail, DirectoryRepository};
 use access_reviews_domain::ports::{
     DefinitionRepository, InstanceRepository, RepositoryError, StageRepository, StartedReview,
     StopOutcome,
@@ -19,7 +20,8 @@ use access_reviews_domain::status::ReviewStatus;
 use access_reviews_domain::stop::StopTransition;
 use access_reviews_domain::testing::FixedClock;
 use access_reviews_domain::use_cases::{
-    CreateDefinition, Decisions, Lifecycle, Ports, StopStage, StopStageError,
+    CreateDefinition, Decisions, Lifecycle, Outcome, Ports, RequestRecord, StopStage,
+    StopStageError,
 };
 use access_reviews_postgres::{MIGRATOR, PgRepository};
 use chrono::{Duration, NaiveDate};
@@ -389,6 +391,7 @@ async fn a_stop_that_fails_half_way_changes_nothing() {
         ReviewerRules::default(),
     )
     .unwrap();
+    transition.record = Some(stop_record(&db, first.id));
     // Sabotage the second write: a "next" stage for the key the instance
     // already has breaks the one-stage-per-key constraint, after the guarded
     // update of the stopped stage has already run.
@@ -407,6 +410,11 @@ async fn a_stop_that_fails_half_way_changes_nothing() {
         db.count("SELECT count(*) FROM access_review_audit").await,
         0
     );
+    assert_eq!(
+        db.count("SELECT count(*) FROM directory_audits").await,
+        0,
+        "nor the request's record"
+    );
     let instance = InstanceRepository::get(&*db.repo, definition.id, review.instance.id)
         .await
         .unwrap();
@@ -418,7 +426,7 @@ async fn a_commit_for_a_stage_that_is_no_longer_in_progress_writes_nothing() {
     let db = Db::new().await;
     let review = started(&db, 2).await;
     let first = review.first_stage.clone().unwrap();
-    let transition = StopTransition::plan(
+    let mut transition = StopTransition::plan(
         &review.definition,
         &review.instance,
         std::slice::from_ref(&first),
@@ -429,12 +437,15 @@ async fn a_commit_for_a_stage_that_is_no_longer_in_progress_writes_nothing() {
     )
     .unwrap();
 
+    let record = stop_record(&db, first.id);
+    transition.record = Some(record.clone());
     assert_eq!(
         StageRepository::commit_stop(&*db.repo, &transition)
             .await
             .unwrap(),
         StopOutcome::Committed
     );
+    transition.record = Some(stop_record(&db, first.id));
     assert_eq!(
         StageRepository::commit_stop(&*db.repo, &transition)
             .await
@@ -446,6 +457,31 @@ async fn a_commit_for_a_stage_that_is_no_longer_in_progress_writes_nothing() {
         db.count("SELECT count(*) FROM access_review_audit").await,
         1
     );
+    // The request's record, written with the stop, reads back whole; the
+    // losing commit wrote none.
+    assert_eq!(db.count("SELECT count(*) FROM directory_audits").await, 1);
+    assert_eq!(
+        AuditTrail::audit(&*db.repo, record.id).await.unwrap(),
+        Some(record)
+    );
+}
+
+/// A request's record of a successful stop of `stage`, as the API hands it.
+fn stop_record(db: &Db, stage: StageId) -> AuditEntry {
+    let request = RequestRecord {
+        correlation_id: Uuid::new_v4(),
+        targets: vec![Target {
+            id: stage.as_uuid(),
+            kind: TargetKind::Stage,
+        }],
+        details: vec![("httpStatus".into(), "204".into())],
+    };
+    request.entry(
+        &admin(),
+        Activity::StopStage,
+        Outcome::success(),
+        db.clock.now(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
