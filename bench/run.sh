@@ -10,6 +10,8 @@
 #     BENCH_PROFILE=dev bench/run.sh  # the plumbing, quickly (CI)
 #
 # Settings: BENCH_REVIEWS, BENCH_SECONDS, BENCH_CONNECTIONS (8,32,64),
+# BENCH_REQUESTS (definition,instance,stage,item,stop: fewer for a quick
+# side-by-side comparison of one),
 # BENCH_ITEMS (1000,10000,100000), BENCH_PROFILE (release), SERVICE_BIN (a
 # service binary to measure instead of this checkout's), BENCH_LABEL,
 # DATABASE_URL (an empty database; a local pgbench is then used if found),
@@ -66,6 +68,7 @@ out="${BENCH_OUT:-docs/benchmarks.md}"
 	--reviews "${BENCH_REVIEWS:-20000}" \
 	--seconds "${BENCH_SECONDS:-5}" \
 	--connections "${BENCH_CONNECTIONS:-8,32,64}" \
+	--requests "${BENCH_REQUESTS:-definition,instance,stage,item,stop}" \
 	--items "${BENCH_ITEMS:-1000,10000,100000}" \
 	--label "${BENCH_LABEL:-service}" \
 	"${args[@]}"

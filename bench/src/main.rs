@@ -46,6 +46,11 @@ struct Args {
     /// Connection counts of the load generator.
     #[arg(long, value_delimiter = ',', default_value = "8,32,64")]
     connections: Vec<usize>,
+    /// Which requests to measure (`definition`, `instance`, `stage`,
+    /// `item`, `stop`); all by default. Fewer make a quick side-by-side
+    /// comparison of one of them.
+    #[arg(long, value_delimiter = ',', default_value = "definition,instance,stage,item,stop")]
+    requests: Vec<String>,
     /// Decision item counts of the timed stops.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
     items: Vec<usize>,
@@ -618,6 +623,10 @@ async fn main() -> anyhow::Result<()> {
             r.definition, r.instance
         )
     };
+    let measures = |name: &str| {
+        let short = name.rsplit(' ').next().unwrap_or(name);
+        args.requests.iter().any(|r| r == short)
+    };
     let reads: [(&str, Url, Url); 4] = [
         (
             "GET definition",
@@ -690,6 +699,9 @@ async fn main() -> anyhow::Result<()> {
         );
         let token = Some(api.admin.as_str());
         for (name, service_url, thin_url) in reads {
+            if !measures(name) {
+                continue;
+            }
             let s = measured(
                 &client,
                 run(get.clone(), urls(&base, service_url), true, token, ok),
@@ -703,6 +715,9 @@ async fn main() -> anyhow::Result<()> {
             )
             .await;
             rows.push((name, connections, s, t));
+        }
+        if !measures("POST stop") {
+            continue;
         }
         let service_stops = take(&|r| format!("{}/stages/{}/stop", instance_of(&base, r), r.stage));
         let thin_stops = take(&|r| format!("{thin_base}/stages/{}/stop", r.stage));
@@ -722,8 +737,13 @@ async fn main() -> anyhow::Result<()> {
         sqlx::raw_sql(PGBENCH_SETUP).execute(&pool).await?;
         let count = stages.len();
         for &c in &args.connections {
-            let g = pgbench(&args, &pgbench_get(count), c, args.seconds)?;
-            let s = pgbench(&args, &pgbench_stop(count), c, args.seconds)?;
+            let run = |wanted: bool, script: String| {
+                wanted
+                    .then(|| pgbench(&args, &script, c, args.seconds))
+                    .transpose()
+            };
+            let g = run(measures("GET stage"), pgbench_get(count))?;
+            let s = run(measures("POST stop"), pgbench_stop(count))?;
             pgbench_rows.push((c, g, s));
         }
     }
@@ -775,8 +795,8 @@ async fn main() -> anyhow::Result<()> {
     for (name, c, s, t) in &rows {
         let pg = pgbench_rows.iter().find(|(pc, _, _)| pc == c);
         let p = match *name {
-            "GET stage" => pg.map(|(_, g, _)| *g),
-            "POST stop" => pg.map(|(_, _, s)| *s),
+            "GET stage" => pg.and_then(|(_, g, _)| *g),
+            "POST stop" => pg.and_then(|(_, _, s)| *s),
             _ => None,
         };
         let p = p.map_or("| | ".to_owned(), |p| {
