@@ -49,7 +49,11 @@ struct Args {
     /// Which requests to measure (`definition`, `instance`, `stage`,
     /// `item`, `stop`); all by default. Fewer make a quick side-by-side
     /// comparison of one of them.
-    #[arg(long, value_delimiter = ',', default_value = "definition,instance,stage,item,stop")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "definition,instance,stage,item,stop"
+    )]
     requests: Vec<String>,
     /// Decision item counts of the timed stops.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]

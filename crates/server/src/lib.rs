@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod healthcheck;
+pub mod log_writer;
 pub mod token;
 
 use std::future::Future;

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use access_reviews_server::config::{
     self, AuthConfig, ConfigError, LogFormat, ServeConfig, Settings,
 };
-use access_reviews_server::healthcheck;
 use access_reviews_server::token::{RsaSigner, Signer, TokenRequest, mint};
 use access_reviews_server::{Application, connect, migrate};
+use access_reviews_server::{healthcheck, log_writer};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -76,17 +76,13 @@ enum Command {
     },
 }
 
-/// Log lines are written by a thread of their own, through a buffer
-/// flushed whenever it has nothing more to write: a request no longer
-/// waits for its line's `write` to stderr (4% of a read's CPU, measured),
-/// and under load many lines share one. When lines come faster than they
-/// are written, requests wait rather than lines being dropped. The guard
-/// flushes what is left when dropped.
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("access-reviews-log")
-        .finish(std::io::BufWriter::new(std::io::stderr()));
+/// Log lines go to stderr through [`log_writer`]: gathered in memory and
+/// written by a thread of their own every few milliseconds, so that a
+/// request pays neither a `write` nor a wake-up of that thread; none is
+/// dropped. The guard writes what is left when dropped.
+fn init_logging(format: LogFormat) -> anyhow::Result<log_writer::FlushGuard> {
+    let (writer, guard) =
+        log_writer::batched(std::io::stderr()).context("cannot start the log's writer thread")?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -97,7 +93,7 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
         LogFormat::Json => builder.json().with_span_list(false).init(),
         LogFormat::Pretty => builder.init(),
     }
-    guard
+    Ok(guard)
 }
 
 /// Completes on SIGTERM or Ctrl-C.
@@ -207,7 +203,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let logging = init_logging(format);
+    let logging = match init_logging(format) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = run(
         cli.command.unwrap_or(Command::Serve { no_migrate: false }),
         &cli.settings,
