@@ -5,11 +5,11 @@
 //! recorded; neither are requests without a valid token (nobody to name).
 //!
 //! The record is written before the answer leaves, so a client that sees
-//! its answer finds the record. A handler whose use case commits the
-//! record with the write itself (a stage's stop, through [`Recorded`])
-//! leaves only a refusal to the middleware. A write whose record cannot be written is
+//! its answer finds the record. A write whose record cannot be written is
 //! still answered (it has happened); the failure is logged and counted
-//! (`audit_record_failures_total`).
+//! (`audit_record_failures_total`). A handler whose use case commits the
+//! record with the write itself (a stage's stop, through [`Recorded`])
+//! leaves only its refusals to the middleware.
 //!
 //! [`AuditLogs`]: access_reviews_domain::use_cases::AuditLogs
 
