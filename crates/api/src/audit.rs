@@ -33,7 +33,7 @@ use crate::error::GraphError;
 /// check leaves the caller, the request's correlation id and targets, and
 /// whether the write recorded itself (see [`Recorded`]).
 #[derive(Clone)]
-pub(crate) struct CallerSlot(Arc<Slot>);
+pub(crate) struct RecordSlot(Arc<Slot>);
 
 struct Slot {
     actor: OnceLock<Actor>,
@@ -42,7 +42,7 @@ struct Slot {
     written: AtomicBool,
 }
 
-impl CallerSlot {
+impl RecordSlot {
     /// Keeps `actor` (the first one set wins).
     pub(crate) fn set(&self, actor: &Actor) {
         let _ = self.0.actor.set(actor.clone());
@@ -53,13 +53,13 @@ impl CallerSlot {
 /// write (a stage's stop): the record of a success, and the mark that it
 /// was written, so that the middleware does not write it again. Empty on a
 /// route that is not recorded.
-pub struct Recorded(Option<CallerSlot>);
+pub struct Recorded(Option<RecordSlot>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Recorded {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.extensions.get::<CallerSlot>().cloned()))
+        Ok(Self(parts.extensions.get::<RecordSlot>().cloned()))
     }
 }
 
@@ -165,7 +165,7 @@ pub(crate) async fn record(
     let Some(activity) = activity(request.method(), &route) else {
         return next.run(request).await;
     };
-    let slot = CallerSlot(Arc::new(Slot {
+    let slot = RecordSlot(Arc::new(Slot {
         actor: OnceLock::new(),
         correlation: correlation_id(request.headers()),
         targets: targets(request.uri().path()),

@@ -326,7 +326,7 @@ impl FromRequestParts<AppState> for Caller {
             metrics::counter!("http_requests_throttled_total").increment(1);
             return Err(ApiError::too_many_requests(wait));
         }
-        if let Some(slot) = parts.extensions.get::<crate::audit::CallerSlot>() {
+        if let Some(slot) = parts.extensions.get::<crate::audit::RecordSlot>() {
             slot.set(&caller.actor);
         }
         Ok(caller)
